@@ -1,0 +1,193 @@
+"""The one update kernel, and the model structures that use it.
+
+Every structure writes its mean as ``mu = A @ F @ B`` in each factor ``F``
+(``A``, ``B`` non-negative and fixed while ``F`` is updated), so a single
+projection ``A.T @ g @ B.T`` serves every structure and noise model:
+
+* the MM (multiplicative) update ``F <- F * (A.T neg B.T / A.T pos B.T) ** gamma``
+  where the derivative of the divergence is ``pos - neg`` (Fevotte & Idier 2011;
+  the majoriser only needs ``mu`` to be linear in ``F`` with non-negative
+  coefficients, which holds for convex NMF because ``X >= 0``);
+* the gradient ``A.T (pos - neg) B.T`` used by the autoencoder's Adam steps.
+
+All arrays carry a leading restart axis ``r``: restarts are fitted together.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .noise import MEAN, ONES
+
+#: floor for factor entries (keeps every multiplicative update able to grow)
+FLOOR = 1e-16
+
+
+def _t(a):
+    return np.swapaxes(a, -1, -2)
+
+
+def project(g, A, F, B):
+    """``A.T @ g @ B.T`` for ``mu = A @ F @ B``; ``A``/``B`` ``None`` mean identity.
+
+    ``g`` is an array of shape ``(r, n, m)`` or one of the sentinels
+    :data:`~nmfcore.noise.ONES` (all ones) and :data:`~nmfcore.noise.MEAN`
+    (``g = mu``), for which sums or Gram matrices replace the full product.
+    ``B`` is either a factor of shape ``(r, k, m)`` or the data ``X`` of shape
+    ``(n, m)`` (convex NMF). The result broadcasts to ``F``'s shape.
+    """
+    if g is ONES:
+        a = None if A is None else A.sum(axis=-2)[..., :, None]  # (r, k, 1)
+        if B is None:
+            return a
+        b = B.sum(axis=-1)  # (r, k) for a factor, (n,) for the data
+        b = b[..., None, :] if B.ndim == 3 else b[None, None, :]
+        return b if a is None else a * b
+    if g is MEAN:
+        if B is None:
+            return (_t(A) @ A) @ F
+        if B.ndim == 3:
+            right = F @ (B @ _t(B))
+        else:  # convex: F @ X @ X.T without forming the n x n Gram matrix
+            right = (F @ B) @ B.T
+        return right if A is None else (_t(A) @ A) @ right
+    out = g if A is None else _t(A) @ g
+    if B is not None:
+        out = out @ (_t(B) if B.ndim == 3 else B.T)
+    return out
+
+
+def mm_update(F, num, den, gamma):
+    """In-place multiplicative update ``F *= (num / den) ** gamma`` with a floor."""
+    ratio = np.divide(num, den)
+    if gamma != 1.0:
+        np.power(ratio, gamma, out=ratio)
+    F *= ratio
+    np.maximum(F, FLOOR, out=F)
+
+
+class Structure:
+    """Base class: how factors map to the mean and which factors are updated."""
+
+    name = "base"
+    factor_names: tuple[str, ...] = ()
+
+    def init(self, X, rank, n_restarts, rng, scale=True):
+        raise NotImplementedError
+
+    def mean(self, X, f):
+        raise NotImplementedError
+
+    def features(self, X, f):
+        """The signature/topic matrix H (r, k, m)."""
+        raise NotImplementedError
+
+    def terms(self, X, f):
+        """Yield ``(name, A, B)`` for each factor in update order."""
+        raise NotImplementedError
+
+    def n_params(self, n, m, k):
+        raise NotImplementedError
+
+    # -- generic steps built on the kernel --------------------------------
+    def mm_step(self, X, f, noise, mu):
+        """One MM iteration (every factor once); returns the new mean."""
+        gamma = noise.gamma
+        for name, A, B in self.terms(X, f):
+            neg, pos = noise.grad_split(X, mu)
+            F = f[name]
+            mm_update(F, project(neg, A, F, B), project(pos, A, F, B), gamma)
+            self._refresh(X, f, name)
+            mu = self.mean(X, f)
+        return mu
+
+    def gradients(self, X, f, noise, mu):
+        """Gradient of the divergence in each factor at the current mean."""
+        neg, pos = noise.grad_split(X, mu)
+        out = {}
+        for name, A, B in self.terms(X, f):
+            F = f[name]
+            p = project(pos, A, F, B)
+            out[name] = np.broadcast_to(p, F.shape) - project(neg, A, F, B)
+        return out
+
+    def _refresh(self, X, f, name):
+        """Update cached derived quantities after factor ``name`` changed."""
+
+
+class Traditional(Structure):
+    """Traditional NMF, ``X ~ W @ H``."""
+
+    name = "nmf"
+    factor_names = ("W", "H")
+
+    def init(self, X, rank, n_restarts, rng, scale=True):
+        n, m = X.shape
+        W = rng.uniform(size=(n_restarts, n, rank))
+        H = rng.uniform(size=(n_restarts, rank, m))
+        f = {"W": W, "H": H}
+        if scale:
+            _match_scale(X, f, self)
+        return f
+
+    def mean(self, X, f):
+        return f["W"] @ f["H"]
+
+    def features(self, X, f):
+        return f["H"]
+
+    def terms(self, X, f):
+        yield "W", None, f["H"]
+        yield "H", f["W"], None
+
+    def n_params(self, n, m, k):
+        return k * (n + m) - k  # minus the k scale normalisations (rows of H sum to 1)
+
+
+class Convex(Structure):
+    """Convex NMF, ``X ~ W @ G @ X``: features ``H = G @ X`` are non-negative
+    combinations of the data rows (samples)."""
+
+    name = "convex"
+    factor_names = ("W", "G")
+
+    def init(self, X, rank, n_restarts, rng, scale=True):
+        n, m = X.shape
+        W = rng.uniform(size=(n_restarts, n, rank))
+        G = rng.uniform(size=(n_restarts, rank, n))
+        f = {"W": W, "G": G}
+        if scale:
+            _match_scale(X, f, self)
+        self._refresh(X, f, "G")
+        return f
+
+    def _refresh(self, X, f, name):
+        if name == "G":
+            f["H"] = f["G"] @ X
+
+    def mean(self, X, f):
+        return f["W"] @ f["H"]
+
+    def features(self, X, f):
+        return f["H"]
+
+    def terms(self, X, f):
+        yield "W", None, f["H"]
+        yield "G", f["W"], X
+
+    def n_params(self, n, m, k):
+        return 2 * k * n - k
+
+
+def _match_scale(X, f, structure):
+    """Rescale the first factor of each restart so that mean(mu) == mean(X)."""
+    if structure.name == "nmf":
+        mu_mean = (f["W"].sum(axis=1)[:, :, None] * f["H"].sum(axis=2)[:, :, None]).sum(axis=(1, 2))
+        mu_mean = mu_mean / (X.shape[0] * X.shape[1])
+    else:
+        H = f["G"] @ X
+        mu_mean = np.einsum("rnk,rkm->r", f["W"], H) / (X.shape[0] * X.shape[1])
+    target = max(float(X.mean()), FLOOR)
+    f["W"] *= (target / mu_mean)[:, None, None]
+
+
+STRUCTURES = {"nmf": Traditional(), "convex": Convex(), "autoencoder": Convex()}

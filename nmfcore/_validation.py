@@ -1,0 +1,84 @@
+"""Input checks shared by the API and the command line. Every check runs before any work."""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+STRUCTURE_NAMES = ("nmf", "convex", "autoencoder")
+
+
+class ConvergenceWarning(UserWarning):
+    """A fit stopped at ``max_iter`` before the relative-change tolerance was met."""
+
+
+def check_matrix(X, *, name="X", allow_zero_rows=False, allow_zero_cols=False):
+    """Return ``X`` as a C-contiguous float64 array or raise ``ValueError``.
+
+    Rejects non-numeric, non-2-D, empty, NaN/inf and negative input, and (unless
+    allowed) all-zero rows or columns, with a message that says how to fix it.
+    """
+    if hasattr(X, "to_numpy"):  # pandas
+        X = X.to_numpy()
+    try:
+        arr = np.asarray(X)
+    except Exception as exc:  # ragged nested lists etc.
+        raise ValueError(f"{name} could not be read as a 2-D numeric array ({exc}); "
+                         "pass a rectangular array of numbers (samples x features)") from None
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise ValueError(f"{name} must be numeric, got dtype {arr.dtype}; convert labels/strings "
+                         "out of the matrix (samples as rows, features as columns, counts as cells)")
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (samples x features), got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty (shape {arr.shape}); it needs at least 2 samples and 2 features")
+    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        i, j = np.argwhere(bad)[0]
+        raise ValueError(f"{name} contains {int(bad.sum())} NaN/inf value(s), first at row {i}, column {j}; "
+                         "remove or impute them before fitting")
+    if (arr < 0).any():
+        i, j = np.argwhere(arr < 0)[0]
+        raise ValueError(f"{name} contains {int((arr < 0).sum())} negative value(s), first {arr[i, j]!r} at "
+                         f"row {i}, column {j}; NMF needs non-negative data (counts)")
+    if not allow_zero_rows:
+        zr = np.flatnonzero(arr.sum(axis=1) == 0)
+        if zr.size:
+            raise ValueError(f"{name} has {zr.size} all-zero row(s) (samples), e.g. row {zr[0]}; they carry no "
+                             "information and make per-sample dispersion undefined: remove them first")
+    if not allow_zero_cols:
+        zc = np.flatnonzero(arr.sum(axis=0) == 0)
+        if zc.size:
+            raise ValueError(f"{name} has {zc.size} all-zero column(s) (features), e.g. column {zc[0]}; "
+                             "remove them first (their fitted values would be forced to zero)")
+    return arr
+
+
+def check_rank(rank, shape, structure="nmf"):
+    if isinstance(rank, bool) or not isinstance(rank, numbers.Integral):
+        raise ValueError(f"rank must be an integer, got {rank!r}")
+    n, m = shape
+    if rank < 1 or rank >= min(n, m):
+        raise ValueError(f"rank must satisfy 1 <= rank < min(n_samples, n_features) = {min(n, m)} "
+                         f"for X of shape {shape}, got {rank}; choose a smaller rank")
+    return int(rank)
+
+
+def check_structure(structure):
+    if structure not in STRUCTURE_NAMES:
+        raise ValueError(f"unknown structure {structure!r}; choose one of {', '.join(STRUCTURE_NAMES)}")
+    return structure
+
+
+def check_positive_int(value, name, minimum=1):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_positive_float(value, name, allow_zero=False):
+    ok = isinstance(value, numbers.Real) and np.isfinite(value) and (value >= 0 if allow_zero else value > 0)
+    if not ok:
+        raise ValueError(f"{name} must be a {'non-negative' if allow_zero else 'positive'} number, got {value!r}")
+    return float(value)
