@@ -6,6 +6,7 @@ mutation channels, documents x terms); ``X ~ W @ H`` with ``W`` samples x rank
 Convex NMF and the autoencoder write ``H = G @ X`` with ``G`` rank x samples.
 The papers' ``V`` (features x samples) ``~ H W`` is the transpose.
 """
+from . import io, metrics, simulate
 from ._validation import ConvergenceWarning
 from .fit import FitResult, fit
 from .noise import (NOISE_NAMES, Gamma, Gaussian, NegativeBinomial, NoiseModel, Poisson, Tweedie,
@@ -14,6 +15,6 @@ from .noise import (NOISE_NAMES, Gamma, Gaussian, NegativeBinomial, NoiseModel, 
 __version__ = "0.1.0"
 
 __all__ = [
-    "fit", "FitResult", "ConvergenceWarning", "NoiseModel", "Gaussian", "Poisson", "Gamma", "Tweedie",
+    "fit", "FitResult", "io", "metrics", "simulate", "ConvergenceWarning", "NoiseModel", "Gaussian", "Poisson", "Gamma", "Tweedie",
     "NegativeBinomial", "make_noise", "nb_alpha_mle", "tweedie_logpdf", "NOISE_NAMES",
 ]

@@ -1,0 +1,270 @@
+"""Fitting: monotone MM objective, planted recovery, sklearn agreement, AE = convex, determinism."""
+import warnings
+
+import numpy as np
+import pytest
+
+import nmfcore as nc
+from nmfcore._kernels import STRUCTURES
+from nmfcore.metrics import match_components
+
+FIXED_NOISES = {
+    "gaussian": nc.Gaussian(phi=1.0, estimate_phi=False),
+    "poisson": nc.Poisson(),
+    "gamma": nc.Gamma(phi=1.0, estimate_phi=False),
+    "tweedie_1.2": nc.Tweedie(power=1.2, estimate_phi=False),
+    "tweedie_1.5": nc.Tweedie(power=1.5, estimate_phi=False),
+    "tweedie_1.8": nc.Tweedie(power=1.8, estimate_phi=False),
+    "nb_shared": nc.NegativeBinomial(alpha=3.0, estimate_alpha=False),
+}
+
+
+def random_case(seed, positive=False):
+    """Small count matrix, sometimes sparse (many zeros), never with empty rows/columns."""
+    rng = np.random.default_rng(seed)
+    n, m, k = rng.integers(4, 14), rng.integers(4, 16), 0
+    k = int(rng.integers(1, min(n, m)))
+    scale = [0.3, 2.0, 50.0][seed % 3]  # seed % 3 == 0: sparse counts
+    W, H = nc.simulate.planted_factors(n, m, max(k, 2), random_state=rng, scale=scale)
+    X = rng.poisson(W @ H).astype(float)
+    X[np.arange(n), rng.integers(m, size=n)] += 1  # no empty rows
+    X[rng.integers(n, size=m), np.arange(m)] += 1  # no empty columns
+    if positive:
+        X += rng.uniform(0.1, 1.0, size=X.shape)
+    return X, k
+
+
+@pytest.mark.parametrize("structure", ["nmf", "convex"])
+@pytest.mark.parametrize("noise", list(FIXED_NOISES), ids=str)
+def test_mm_objective_never_increases(structure, noise):
+    model = FIXED_NOISES[noise]
+    n_sparse = 0
+    for seed in range(50):
+        X, k = random_case(seed, positive=model.needs_positive)
+        n_sparse += (X == 0).mean() > 0.3
+        if noise == "nb_shared" and seed % 2:  # half the cases with per-sample alpha
+            model = nc.NegativeBinomial(alpha=np.linspace(0.5, 30, X.shape[0]), dispersion="sample",
+                                        estimate_alpha=False)
+        elif noise == "nb_shared":
+            model = FIXED_NOISES[noise]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", nc.ConvergenceWarning)
+            res = nc.fit(X, k, noise=model, structure=structure, max_iter=40, tol=0.0, check_every=1,
+                         random_state=seed)
+        obj = np.array([o for _, o in res.trace])
+        assert len(obj) == 41
+        assert np.all(np.isfinite(obj))
+        inc = np.diff(obj) / np.abs(obj[1:])
+        assert inc.max() <= 1e-12, f"seed {seed}: objective increased by {inc.max():.3g} (relative)"
+    assert n_sparse >= 10 or model.needs_positive  # sparse count matrices really were included
+
+
+@pytest.mark.parametrize("structure", ["nmf", "convex"])
+def test_nb_alternation_increases_full_likelihood(structure):
+    rng = np.random.default_rng(0)
+    W, H = nc.simulate.planted_factors(30, 40, 3, random_state=rng, scale=40, concentration=2.0)
+    X = nc.NegativeBinomial(alpha=5.0).sample(W @ H, rng)
+    res = nc.fit(X, 3, noise="nb", structure=structure, n_restarts=3, random_state=1, max_iter=3000)
+    lls = [row["loglik"] for row in res.nuisance_path if row["fit"] == "nb"]
+    assert all(b >= a - 1e-8 * abs(a) for a, b in zip(lls, lls[1:]))
+    assert 2.5 < res.noise.alpha < 10
+
+
+@pytest.mark.parametrize("structure", ["nmf", "convex"])
+@pytest.mark.parametrize("noise", ["gaussian", "poisson", "nb_fixed", "tweedie"])
+def test_planted_factors_are_recovered_without_noise(structure, noise):
+    rng = np.random.default_rng(11)
+    k = 3
+    # separable planted factors (anchor features), so the solution is unique
+    H = rng.dirichlet(np.full(30, 0.5), size=k)
+    H[:, :k] = 0.0
+    H[np.arange(k), np.arange(k)] = 0.3
+    H /= H.sum(axis=1, keepdims=True)
+    W = rng.gamma(1.0, 100.0, size=(40, k))
+    if structure == "convex":  # convex NMF can only recover features in the cone of the data rows
+        W[:k] = np.eye(k) * 200.0
+    X = W @ H
+    X = np.where(X > 0, X, 0.0)
+    model = {"gaussian": nc.Gaussian(), "poisson": nc.Poisson(), "nb_fixed": nc.NegativeBinomial(alpha=50.0, estimate_alpha=False),
+             "tweedie": nc.Tweedie(power=1.5)}[noise]
+    res = nc.fit(X, k, noise=model, structure=structure, n_restarts=5, random_state=0, max_iter=20000, tol=1e-12)
+    cos, *_ = match_components(res.H, H)
+    assert cos > 0.999
+
+
+@pytest.mark.parametrize("beta_loss,noise", [("frobenius", nc.Gaussian()), ("kullback-leibler", nc.Poisson()),
+                                              ("itakura-saito", nc.Gamma()), (0.5, nc.Tweedie(power=1.5))])
+def test_traditional_fit_matches_scikit_learn_mu(beta_loss, noise):
+    sk = pytest.importorskip("sklearn.decomposition")
+    rng = np.random.default_rng(2)
+    X = rng.poisson(rng.gamma(2.0, 5.0, size=(25, 18))).astype(float) + 1.0
+    k = 4
+    W0 = rng.uniform(0.5, 1.5, size=(25, k))
+    H0 = rng.uniform(0.5, 1.5, size=(k, 18))
+    Wsk, Hsk, n_iter = sk.non_negative_factorization(X, W=W0.copy(), H=H0.copy(), n_components=k, init="custom",
+                                                     solver="mu", beta_loss=beta_loss, max_iter=50, tol=0.0)
+    assert n_iter == 50
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", nc.ConvergenceWarning)
+        res = nc.fit(X, k, noise=noise, init={"W": W0, "H": H0}, max_iter=50, tol=0.0, check_every=50)
+    assert np.allclose(res.W @ res.H, Wsk @ Hsk, rtol=1e-8, atol=0)
+
+
+@pytest.mark.parametrize("noise", [nc.Gaussian(), nc.Poisson(), nc.NegativeBinomial(alpha=2.0, estimate_alpha=False),
+                                   nc.Tweedie(power=1.5)], ids=lambda m: m.label)
+def test_autoencoder_and_convex_nmf_evaluate_the_same_objective(noise):
+    rng = np.random.default_rng(3)
+    X = rng.poisson(rng.gamma(2.0, 5.0, size=(12, 20))).astype(float) + 1
+    W = rng.uniform(size=(12, 3))
+    G = rng.uniform(size=(3, 12)) / 20
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", nc.ConvergenceWarning)
+        a = nc.fit(X, 3, noise=noise, structure="convex", init={"W": W, "G": G}, max_iter=1, tol=0.0)
+        b = nc.fit(X, 3, noise=noise, structure="autoencoder", init={"W": W, "G": G}, max_iter=1, tol=0.0)
+    # the trace starts with the objective at the common initial parameters
+    assert a.trace[0][1] == pytest.approx(b.trace[0][1], rel=1e-14)
+    # and the autoencoder's reconstruction is X @ |W_enc| @ |W_dec| = W G X in our orientation
+    assert np.allclose(b.W @ b.G @ X, b.W @ b.H)
+
+
+def test_autoencoder_gradient_matches_finite_differences():
+    rng = np.random.default_rng(4)
+    X = rng.poisson(5.0, size=(6, 8)).astype(float) + 1
+    st = STRUCTURES["autoencoder"]
+    f = {"W": rng.uniform(size=(1, 6, 2)), "G": rng.uniform(size=(1, 2, 6)) / 10}
+    st._refresh(X, f, "G")
+    for noise in [nc.Gaussian(), nc.Poisson(), nc.NegativeBinomial(alpha=3.0)]:
+        grads = st.gradients(X, f, noise, st.mean(X, f))
+        for name in ("W", "G"):
+            i = (0, 1, 1)
+            h = 1e-6
+            fp = {k: v.copy() for k, v in f.items()}
+            fp[name][i] += h
+            st._refresh(X, fp, "G")
+            fm = {k: v.copy() for k, v in f.items()}
+            fm[name][i] -= h
+            st._refresh(X, fm, "G")
+            num = (noise.divergence(X, st.mean(X, fp)[0]) - noise.divergence(X, st.mean(X, fm)[0])) / (2 * h)
+            assert grads[name][i] == pytest.approx(num, rel=1e-5)
+
+
+def test_autoencoder_training_decreases_mse():
+    rng = np.random.default_rng(5)
+    W, H = nc.simulate.planted_factors(30, 20, 2, random_state=rng, concentration=2.0)
+    X = rng.poisson(W @ H).astype(float) + 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", nc.ConvergenceWarning)
+        res = nc.fit(X, 2, noise="gaussian", structure="autoencoder", lr=1e-2, max_iter=3000, check_every=100,
+                     random_state=0)
+    obj = [o for _, o in res.trace]
+    assert obj[-1] < 0.5 * obj[0]
+    assert res.G is not None and np.all(res.G >= 0) and np.all(res.W >= 0)
+
+
+@pytest.mark.parametrize("structure", ["nmf", "convex", "autoencoder"])
+def test_same_seed_gives_identical_results(structure):
+    rng = np.random.default_rng(6)
+    X = rng.poisson(3.0, size=(15, 12)).astype(float) + 1
+    kw = dict(noise="nb", structure=structure, n_restarts=3, max_iter=300, random_state=42, lr=1e-2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", nc.ConvergenceWarning)
+        a, b = nc.fit(X, 2, **kw), nc.fit(X, 2, **kw)
+        c = nc.fit(X, 2, **dict(kw, random_state=43))
+    assert np.array_equal(a.W, b.W) and np.array_equal(a.H, b.H) and a.loglik == b.loglik
+    assert not np.array_equal(a.W, c.W)
+
+
+def test_batched_restarts_equal_separate_fits():
+    rng = np.random.default_rng(7)
+    X = rng.poisson(4.0, size=(20, 15)).astype(float) + 1
+    st = STRUCTURES["nmf"]
+    init = st.init(X, 3, 4, np.random.default_rng(0))
+    res = nc.fit(X, 3, noise="poisson", n_restarts=4, random_state=0, max_iter=500, tol=1e-9)
+    singles = []
+    for r in range(4):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", nc.ConvergenceWarning)
+            s = nc.fit(X, 3, noise="poisson", init={"W": init["W"][r], "H": init["H"][r]}, max_iter=500, tol=1e-9)
+        singles.append(s)
+    div = [s.divergence for s in singles]
+    assert [r["divergence"] for r in res.restarts] == pytest.approx(div, rel=1e-12)
+    assert res.divergence == pytest.approx(min(div), rel=1e-12)
+
+
+def test_pre_runs_continue_the_best_start():
+    rng = np.random.default_rng(8)
+    X = rng.poisson(4.0, size=(20, 15)).astype(float) + 1
+    res = nc.fit(X, 3, noise="poisson", n_restarts=6, pre_iter=20, random_state=0, max_iter=2000)
+    pre = [r["pre_divergence"] for r in res.restarts]
+    best = int(np.argmin(pre))
+    assert "divergence" in res.restarts[best] and res.divergence <= pre[best]
+
+
+def test_result_normalisation_and_information_criteria():
+    rng = np.random.default_rng(9)
+    W, H = nc.simulate.planted_factors(25, 30, 3, random_state=rng)
+    X = rng.poisson(W @ H).astype(float)
+    X = X[X.sum(1) > 0][:, X.sum(0) > 0]
+    n, m = X.shape
+    for structure, count in [("nmf", 3 * (n + m) - 3), ("convex", 2 * 3 * n - 3)]:
+        res = nc.fit(X, 3, noise="gaussian", structure=structure, random_state=0, max_iter=5000)
+        assert np.allclose(res.H.sum(axis=1), 1.0)
+        assert res.n_params == count + 1  # + Gaussian variance
+        assert res.bic == pytest.approx(-2 * res.loglik + res.n_params * np.log(n * m))
+        assert res.aic == pytest.approx(-2 * res.loglik + 2 * res.n_params)
+        if structure == "convex":
+            assert np.allclose(res.G @ X, res.H)
+    res = nc.fit(X, 3, noise={"family": "nb", "dispersion": "sample"}, random_state=0, max_iter=2000)
+    assert res.n_params == 3 * (n + m) - 3 + n
+
+
+def test_tweedie_profile_picks_the_generating_power():
+    rng = np.random.default_rng(10)
+    W, H = nc.simulate.planted_factors(60, 40, 2, random_state=rng, scale=30, concentration=2.0)
+    X = nc.Tweedie(power=1.6, phi=2.0).sample(W @ H, rng)
+    keep = X.sum(1) > 0
+    X = X[keep][:, X[keep].sum(0) > 0]
+    res = nc.fit(X, 2, noise={"family": "tweedie", "powers": [1.2, 1.4, 1.6, 1.8]}, random_state=0, n_restarts=2)
+    assert res.noise.power == 1.6
+    assert [r["power"] for r in res.nuisance_path] == [1.2, 1.4, 1.6, 1.8]
+    assert res.noise.phi == pytest.approx(2.0, rel=0.25)
+
+
+def test_non_convergence_warns_and_is_recorded():
+    X = np.random.default_rng(0).poisson(5.0, size=(10, 8)).astype(float) + 1
+    with pytest.warns(nc.ConvergenceWarning, match="did not converge"):
+        res = nc.fit(X, 2, max_iter=3, tol=1e-15)
+    assert res.converged is False and res.to_row()["converged"] is False
+
+
+@pytest.mark.parametrize("X,match", [
+    (np.array([[1.0, -1.0], [2.0, 3.0], [1.0, 1.0]]), "negative"),
+    (np.array([[1.0, np.nan], [2.0, 3.0], [1.0, 1.0]]), "NaN"),
+    (np.array([[1.0, np.inf], [2.0, 3.0], [1.0, 1.0]]), "NaN/inf"),
+    (np.array([["a", "b"], ["c", "d"]]), "numeric"),
+    (np.zeros((0, 4)), "empty"),
+    (np.array([1.0, 2.0, 3.0]), "2-D"),
+    (np.array([[0.0, 0.0, 0.0], [1.0, 2.0, 3.0], [2.0, 1.0, 1.0]]), "all-zero row"),
+    (np.array([[0.0, 1.0, 3.0], [0.0, 2.0, 3.0], [0.0, 1.0, 1.0]]), "all-zero column"),
+])
+def test_bad_data_is_rejected_before_work(X, match):
+    with pytest.raises(ValueError, match=match):
+        nc.fit(X, 1)
+
+
+def test_bad_parameters_are_rejected():
+    X = np.random.default_rng(0).poisson(5.0, size=(10, 8)).astype(float) + 1
+    for kwargs, match in [({"rank": 0}, "rank"), ({"rank": 8}, "rank"), ({"rank": 2.5}, "integer"),
+                          ({"rank": 2, "structure": "deep"}, "unknown structure"),
+                          ({"rank": 2, "noise": "laplace"}, "unknown noise"),
+                          ({"rank": 2, "noise": {"family": "tweedie", "power": 0.5}}, "0 < p < 1"),
+                          ({"rank": 2, "noise": {"family": "nb", "alpha": -1}}, "alpha"),
+                          ({"rank": 2, "n_restarts": 0}, "n_restarts"),
+                          ({"rank": 2, "tol": -1.0}, "tol"),
+                          ({"rank": 2, "structure": "autoencoder", "lr": 0}, "lr")]:
+        with pytest.raises(ValueError, match=match):
+            nc.fit(X, **kwargs)
+    Xz = X.copy()
+    Xz[0, 0] = 0
+    with pytest.raises(ValueError, match="strictly positive"):
+        nc.fit(Xz, 2, noise="gamma")

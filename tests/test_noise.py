@@ -1,0 +1,205 @@
+"""Noise models: likelihoods against scipy.stats, normalisation, gradients, zero handling."""
+import numpy as np
+import pytest
+from scipy import integrate, stats
+
+import nmfcore as nc
+from nmfcore.noise import MEAN, ONES, nb_alpha_mle, tweedie_logpdf
+
+RNG = np.random.default_rng(12345)
+X_COUNTS = RNG.poisson(RNG.gamma(0.8, 6.0, size=(7, 9))).astype(float)
+MU = RNG.gamma(2.0, 3.0, size=(7, 9)) + 0.1
+
+
+def test_gaussian_loglik_matches_scipy():
+    m = nc.Gaussian(phi=2.7)
+    ref = stats.norm.logpdf(X_COUNTS, loc=MU, scale=np.sqrt(2.7)).sum()
+    assert m.loglik(X_COUNTS, MU) == pytest.approx(ref, rel=1e-10, abs=1e-10)
+
+
+def test_poisson_loglik_matches_scipy():
+    ref = stats.poisson.logpmf(X_COUNTS, MU).sum()
+    assert nc.Poisson().loglik(X_COUNTS, MU) == pytest.approx(ref, rel=1e-10)
+
+
+def test_gamma_loglik_matches_scipy():
+    X = X_COUNTS + 0.5
+    phi = 0.4
+    ref = stats.gamma.logpdf(X, a=1 / phi, scale=MU * phi).sum()
+    assert nc.Gamma(phi=phi).loglik(X, MU) == pytest.approx(ref, rel=1e-10)
+
+
+@pytest.mark.parametrize("alpha", [0.7, 5.0, 250.0])
+def test_nb_loglik_matches_scipy(alpha):
+    ref = stats.nbinom.logpmf(X_COUNTS, alpha, alpha / (alpha + MU)).sum()
+    assert nc.NegativeBinomial(alpha=alpha).loglik(X_COUNTS, MU) == pytest.approx(ref, rel=1e-10)
+
+
+def test_nb_per_sample_alpha_matches_scipy():
+    alpha = np.linspace(0.5, 50, X_COUNTS.shape[0])
+    ref = stats.nbinom.logpmf(X_COUNTS, alpha[:, None], alpha[:, None] / (alpha[:, None] + MU)).sum()
+    assert nc.NegativeBinomial(alpha=alpha, dispersion="sample").loglik(X_COUNTS, MU) == pytest.approx(ref, rel=1e-10)
+
+
+@pytest.mark.parametrize("p", [1.05, 1.3, 1.5, 1.8, 1.95])
+@pytest.mark.parametrize("mu,phi", [(0.3, 0.5), (2.0, 1.0), (15.0, 3.0), (60.0, 0.2)])
+def test_tweedie_density_integrates_to_one(p, mu, phi):
+    p0 = np.exp(tweedie_logpdf(0.0, mu, phi, p))
+    f = lambda y: float(np.exp(tweedie_logpdf(np.array([y]), mu, phi, p))[0])  # noqa: E731
+    sd = np.sqrt(phi * mu ** p)
+    hi = mu + 40 * sd + 50
+    pts = [mu / 4, mu, mu + sd, mu + 5 * sd]
+    mass, _ = integrate.quad(f, 0, hi, limit=500, points=[q for q in pts if 0 < q < hi], epsabs=1e-12)
+    assert p0 + mass == pytest.approx(1.0, abs=1e-6)
+
+
+def test_tweedie_mean_and_variance_from_density():
+    p, mu, phi = 1.4, 5.0, 1.3
+    f = lambda y: float(np.exp(tweedie_logpdf(np.array([y]), mu, phi, p))[0])  # noqa: E731
+    m1 = integrate.quad(lambda y: y * f(y), 0, 200, limit=400)[0]
+    m2 = integrate.quad(lambda y: y * y * f(y), 0, 200, limit=400)[0]
+    assert m1 == pytest.approx(mu, rel=1e-6)
+    assert m2 - m1 ** 2 == pytest.approx(phi * mu ** p, rel=1e-5)
+
+
+def test_tweedie_reduces_to_gamma_near_p2():
+    y = np.array([0.3, 1.0, 4.0, 9.0])
+    mu, phi = 3.0, 0.5
+    gam = stats.gamma.logpdf(y, a=1 / phi, scale=mu * phi)
+    assert np.allclose(tweedie_logpdf(y, mu, phi, 1.9999), gam, atol=2e-3)
+
+
+def test_tweedie_reduces_to_poisson_near_p1():
+    # near p=1 the mass of Y concentrates around the integers with Poisson probabilities
+    mu, p = 3.0, 1.001
+    for k in range(0, 7):
+        if k == 0:
+            mass = np.exp(tweedie_logpdf(0.0, mu, 1.0, p))
+        else:
+            f = lambda y: float(np.exp(tweedie_logpdf(np.array([y]), mu, 1.0, p))[0])  # noqa: E731
+            mass = integrate.quad(f, k - 0.5, k + 0.5, points=[k], limit=200)[0]
+        assert mass == pytest.approx(stats.poisson.pmf(k, mu), abs=5e-3)
+
+
+def test_tweedie_special_powers_match_closed_forms():
+    assert nc.Tweedie(power=0, phi=2.0).loglik(X_COUNTS, MU) == pytest.approx(nc.Gaussian(phi=2.0).loglik(X_COUNTS, MU))
+    assert nc.Tweedie(power=1).loglik(X_COUNTS, MU) == pytest.approx(stats.poisson.logpmf(X_COUNTS, MU).sum())
+
+
+@pytest.mark.parametrize("model", [nc.Gaussian(), nc.Poisson(), nc.Gamma(), nc.Tweedie(power=1.5),
+                                   nc.Tweedie(power=1.2), nc.NegativeBinomial(alpha=3.0),
+                                   nc.NegativeBinomial(alpha=np.arange(1.0, 8.0), dispersion="sample")],
+                         ids=lambda m: m.label)
+def test_gradient_split_matches_finite_differences(model):
+    X = X_COUNTS + (0.5 if model.needs_positive else 0.0)
+    neg, pos = model.grad_split(X, MU)
+    pos = np.ones_like(MU) if pos is ONES else (MU if pos is MEAN else pos)
+    assert np.all(neg >= 0) and np.all(pos >= 0)
+    h = 1e-6 * MU
+    num = (model.unit_divergence(X, MU + h) - model.unit_divergence(X, MU - h)) / (2 * h)
+    assert np.allclose(pos - neg, num, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("model", [nc.Gaussian(), nc.Poisson(), nc.Tweedie(power=1.5), nc.NegativeBinomial(alpha=2.0)],
+                         ids=lambda m: m.label)
+def test_divergence_is_zero_at_the_data_and_positive_elsewhere(model):
+    X = X_COUNTS + 1.0
+    assert np.allclose(model.unit_divergence(X, X), 0.0, atol=1e-12)
+    assert np.all(model.unit_divergence(X, MU) >= -1e-12)
+
+
+def test_divergences_are_correct_at_zero_counts():
+    mu = np.array([1.0, 2.0])
+    x = np.zeros(2)
+    # Tweedie p: d(0, mu) = mu^(2-p) / (2-p); nmfgenr's R unitdev returns 3 here (wrong)
+    assert nc.Tweedie(power=1.5).divergence(x, mu) == pytest.approx((1 + np.sqrt(2)) / 0.5)
+    assert nc.Poisson().divergence(x, mu) == pytest.approx(3.0)
+    assert nc.Gaussian().divergence(x, mu) == pytest.approx(0.5 + 2.0)
+    # NB: d(0, mu) = alpha log(1 + mu/alpha)
+    assert nc.NegativeBinomial(alpha=5.0).divergence(x, mu) == pytest.approx(5 * np.log(1.2) + 5 * np.log(1.4))
+
+
+def test_deviance_difference_equals_loglik_difference():
+    # for fixed nuisance, loglik(mu1) - loglik(mu2) = -(div(mu1) - div(mu2)) / phi
+    mu2 = MU * 1.3
+    for model, scale in [(nc.Poisson(), 1.0), (nc.NegativeBinomial(alpha=4.0), 1.0), (nc.Gaussian(phi=2.0), 2.0)]:
+        dl = model.loglik(X_COUNTS, MU) - model.loglik(X_COUNTS, mu2)
+        dd = model.divergence(X_COUNTS, MU) - model.divergence(X_COUNTS, mu2)
+        assert dl == pytest.approx(-dd / scale, rel=1e-9)
+
+
+@pytest.mark.parametrize("model", [nc.Gaussian(phi=2.0), nc.Poisson(), nc.Gamma(phi=0.3), nc.Tweedie(power=1.5, phi=1.7),
+                                   nc.NegativeBinomial(alpha=3.0)], ids=lambda m: m.label)
+def test_sampler_mean_and_variance(model):
+    rng = np.random.default_rng(7)
+    mu = np.full(200_000, 4.0)
+    y = model.sample(mu, rng)
+    assert y.mean() == pytest.approx(4.0, rel=0.01)
+    assert y.var() == pytest.approx(float(model.variance(np.array(4.0))), rel=0.03)
+
+
+@pytest.mark.parametrize("per_sample", [False, True])
+def test_nb_alpha_mle_recovers_truth(per_sample):
+    rng = np.random.default_rng(3)
+    mu = rng.gamma(2.0, 20.0, size=(6, 4000))
+    alpha = np.array([2.0, 5.0, 10.0, 20.0, 3.0, 8.0]) if per_sample else 6.0
+    model = nc.NegativeBinomial(alpha=alpha, dispersion="sample" if per_sample else "shared")
+    X = model.sample(mu, rng)
+    est = nb_alpha_mle(X, mu, per_sample=per_sample)
+    assert np.allclose(est, alpha, rtol=0.1)
+
+
+def test_nb_alpha_mle_is_a_maximum():
+    rng = np.random.default_rng(4)
+    mu = rng.gamma(2.0, 10.0, size=(5, 300))
+    X = nc.NegativeBinomial(alpha=4.0).sample(mu, rng)
+    a = nb_alpha_mle(X, mu)
+    ll = lambda al: nc.NegativeBinomial(alpha=al).loglik(X, mu)  # noqa: E731
+    assert ll(a) >= ll(a * 1.01) and ll(a) >= ll(a / 1.01)
+
+
+def test_tweedie_phi_is_ml():
+    rng = np.random.default_rng(5)
+    mu = rng.gamma(2.0, 5.0, size=(20, 30))
+    m = nc.Tweedie(power=1.5, phi=2.0)
+    X = m.sample(mu, rng)
+    fitted = nc.Tweedie(power=1.5).with_nuisance(X, mu)
+    assert fitted.phi == pytest.approx(2.0, rel=0.15)
+    ll = lambda ph: nc.Tweedie(power=1.5, phi=ph).loglik(X, mu)  # noqa: E731
+    assert ll(fitted.phi) >= max(ll(fitted.phi * 1.01), ll(fitted.phi / 1.01))
+
+
+def test_gamma_phi_is_ml():
+    rng = np.random.default_rng(6)
+    mu = rng.gamma(2.0, 5.0, size=(20, 30))
+    X = nc.Gamma(phi=0.25).sample(mu, rng)
+    fitted = nc.Gamma().with_nuisance(X, mu)
+    ll = lambda ph: nc.Gamma(phi=ph).loglik(X, mu)  # noqa: E731
+    assert ll(fitted.phi) >= max(ll(fitted.phi * 1.001), ll(fitted.phi / 1.001))
+
+
+@pytest.mark.parametrize("p", [0.5, -1.0, 2.5, float("nan")])
+def test_bad_tweedie_power_is_rejected(p):
+    with pytest.raises(ValueError, match="power"):
+        nc.Tweedie(power=p)
+
+
+@pytest.mark.parametrize("alpha", [0.0, -1.0, float("inf"), [1.0, -2.0]])
+def test_bad_nb_alpha_is_rejected(alpha):
+    with pytest.raises(ValueError, match="alpha"):
+        nc.NegativeBinomial(alpha=alpha)
+
+
+def test_make_noise_rejects_unknown_names_and_parameters():
+    with pytest.raises(ValueError, match="unknown noise model 'laplace'"):
+        nc.make_noise("laplace")
+    with pytest.raises(ValueError, match="unknown parameter"):
+        nc.make_noise("poisson", alpha=3)
+    with pytest.raises(ValueError, match="power"):
+        nc.make_noise({"family": "tweedie", "powers": [1.5, 0.5]})
+
+
+def test_mm_exponents():
+    assert nc.Tweedie(power=1.5).gamma == pytest.approx(2 / 3)
+    assert nc.Gamma().gamma == pytest.approx(0.5)
+    assert nc.Poisson().gamma == 1.0 and nc.Gaussian().gamma == 1.0
