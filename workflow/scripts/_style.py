@@ -1,0 +1,103 @@
+"""Shared look of every benchmark figure: one theme, fixed colours per category, one save helper.
+
+Each ``plot_*.py`` script imports this module (Snakemake puts the script's folder on ``sys.path``)
+so that a noise model or a model structure has the same colour and label in every figure.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+#: Width of one column / the full text width of a typical two-column paper, in inches.
+COLUMN_W = 3.5
+PAGE_W = 7.2
+
+STRUCTURE_LABELS = {"nmf": "NMF", "convex": "Convex NMF", "autoencoder": "AE-NMF"}
+STRUCTURE_ORDER = ["nmf", "autoencoder", "convex"]
+STRUCTURE_COLOURS = {"nmf": "#1b9e77", "autoencoder": "#d95f02", "convex": "#7570b3"}
+
+NOISE_ORDER = ["gaussian", "poisson", "gamma", "tweedie", "nb_shared", "nb_sample", "nb"]
+NOISE_LABELS = {"gaussian": "Gaussian", "poisson": "Poisson", "gamma": "Gamma", "tweedie": "Tweedie",
+                "nb_shared": "NB (shared α)", "nb_sample": "NB (per-sample α)", "nb": "NB"}
+_NOISE_PALETTE = sns.color_palette("colorblind", 10)
+NOISE_COLOURS = {name: _NOISE_PALETTE[i] for i, name in enumerate(NOISE_ORDER)}
+
+#: The usual six-colour SBS scheme (COSMIC / SigProfiler plots).
+SBS_COLOURS = {"C>A": "#1EBFF0", "C>G": "#050708", "C>T": "#E62725",
+               "T>A": "#CBCACB", "T>C": "#A1CF64", "T>G": "#EDC8C5"}
+SUBSTITUTIONS = list(SBS_COLOURS)
+
+
+def setup(context: str = "paper", font_scale: float = 1.0) -> None:
+    """Apply the project theme (call once at the top of each ``main``)."""
+    sns.set_theme(context=context, style="ticks", font_scale=font_scale,
+                  rc={"axes.spines.top": False, "axes.spines.right": False, "figure.dpi": 100,
+                      "savefig.dpi": 200, "savefig.bbox": "tight", "pdf.fonttype": 42,
+                      "axes.titlesize": 9, "axes.labelsize": 8.5, "xtick.labelsize": 7.5,
+                      "ytick.labelsize": 7.5, "legend.fontsize": 7.5, "legend.title_fontsize": 8,
+                      "font.size": 8})
+
+
+def noise_key(name: str) -> str:
+    """Family key of a noise label (``tweedie_p1.5`` -> ``tweedie``, ``nb_sample`` -> ``nb_sample``)."""
+    name = str(name)
+    for key in sorted(NOISE_ORDER, key=len, reverse=True):
+        if name == key or name.startswith(key + "_") or name.startswith(key + "-"):
+            return key
+    return name
+
+
+def noise_label(name: str) -> str:
+    return NOISE_LABELS.get(str(name), NOISE_LABELS.get(noise_key(name), str(name)))
+
+
+def structure_label(name: str) -> str:
+    return STRUCTURE_LABELS.get(str(name), str(name))
+
+
+def noise_colour(name: str):
+    return NOISE_COLOURS.get(str(name), NOISE_COLOURS.get(noise_key(name), "0.4"))
+
+
+def ordered(values, order) -> list:
+    """``values`` (unique) sorted by their position in ``order``; unknown values last, alphabetically."""
+    vals = list(dict.fromkeys(values))
+    rank = {v: i for i, v in enumerate(order)}
+    return sorted(vals, key=lambda v: (rank.get(v, len(rank)), str(v)))
+
+
+def save(fig, png: str | Path, pdf: str | Path | None = None) -> None:
+    """Write ``fig`` as PNG (and PDF), creating folders, then close it."""
+    for path in (png, pdf):
+        if path is None:
+            continue
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path)
+    plt.close(fig)
+
+
+def placeholder(png, pdf, message: str) -> None:
+    """A small figure that says why there is nothing to plot (instead of failing the workflow)."""
+    setup()
+    fig, ax = plt.subplots(figsize=(COLUMN_W, 1.2))
+    ax.axis("off")
+    ax.text(0.5, 0.5, message, ha="center", va="center", wrap=True, fontsize=8)
+    save(fig, png, pdf)
+
+
+def log_to(path) -> logging.Logger:
+    """Route warnings and errors of a Snakemake script to its ``log:`` file."""
+    logger = logging.getLogger("plot")
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        sys.stderr = open(path, "w")  # noqa: SIM115 - kept open for the life of the job
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(levelname)s %(message)s", force=True)
+    logging.captureWarnings(True)
+    return logger

@@ -1,0 +1,68 @@
+"""Figure: negative-binomial dispersion estimates, shared alpha vs the per-sample alphas.
+
+Per data set (x) and model structure (colour): the distribution of the per-sample estimates
+(box + points, log scale) and the single shared estimate (diamond). Larger alpha = closer to
+Poisson (Var = mu + mu^2 / alpha).
+"""
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+import _style as st
+
+
+def main(dispersion, out_png, out_pdf):
+    st.setup()
+    df = pd.read_csv(dispersion, sep="\t").dropna(subset=["alpha"])
+    df = df[df["alpha"] > 0]
+    if df.empty:
+        st.placeholder(out_png, out_pdf, "No negative-binomial dispersion was estimated.")
+        return
+    # with several ranks/seeds keep the largest rank's first seed per (dataset, structure, noise)
+    keep = df.groupby(["dataset", "structure", "noise"])["rank"].transform("max") == df["rank"]
+    df = df[keep]
+    df = df[df["seed"] == df.groupby(["dataset", "structure", "noise"])["seed"].transform("min")]
+    shared = df[df["noise"].map(st.noise_key) != "nb_sample"]
+    per_sample = df[df["noise"].map(st.noise_key) == "nb_sample"]
+    datasets = sorted(df["dataset"].unique())
+    structures = st.ordered(df["structure"].unique(), st.STRUCTURE_ORDER)
+    palette = {s: st.STRUCTURE_COLOURS.get(s, "0.5") for s in structures}
+    fig, ax = plt.subplots(figsize=(min(st.PAGE_W, 1.1 * len(datasets) * max(1, len(structures)) / 2 + 2.2), 2.8))
+    if not per_sample.empty:
+        sns.boxplot(data=per_sample, x="dataset", y="alpha", hue="structure", order=datasets, hue_order=structures,
+                    palette=palette, log_scale=True, fliersize=0, width=0.7, linewidth=0.8, ax=ax,
+                    boxprops={"alpha": 0.45})
+        sns.stripplot(data=per_sample, x="dataset", y="alpha", hue="structure", order=datasets,
+                      hue_order=structures, palette=palette, dodge=True, size=1.8, alpha=0.7, jitter=0.25,
+                      ax=ax, legend=False)
+    else:
+        ax.set_yscale("log")
+    width = 0.7 / max(len(structures), 1)
+    for _, r in shared.iterrows():
+        if r["dataset"] not in datasets or r["structure"] not in structures:
+            continue
+        x = datasets.index(r["dataset"]) - 0.35 + width * (structures.index(r["structure"]) + 0.5)
+        ax.plot(x, r["alpha"], marker="D", ms=6, mfc=palette[r["structure"]], mec="black", mew=0.8, zorder=6)
+    ax.set_xlabel("")
+    ax.set_ylabel("NB dispersion α (log scale)")
+    ax.grid(axis="y", which="major", lw=0.4, alpha=0.5)
+    handles = [plt.Rectangle((0, 0), 1, 1, fc=palette[s], alpha=0.6, label=st.structure_label(s))
+               for s in structures]
+    handles += [plt.Line2D([], [], marker="D", ls="", mfc="white", mec="black", label="shared α"),
+                plt.Line2D([], [], marker="o", ls="", ms=3, color="0.4", label="per-sample α")]
+    if ax.get_legend() is not None:
+        ax.get_legend().remove()
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    plt.setp(ax.get_xticklabels(), rotation=20, ha="right")
+    if not per_sample.empty:
+        med = per_sample.groupby("dataset")["alpha"].median()
+        ax.set_title("per-sample α medians: " + ", ".join(f"{d} {m:.3g}" for d, m in med.items()), fontsize=7)
+    fig.tight_layout()
+    st.save(fig, out_png, out_pdf)
+
+
+if "snakemake" in globals():
+    st.log_to(snakemake.log[0])  # noqa: F821
+    main(snakemake.input.dispersion, snakemake.output.png, snakemake.output.pdf)  # noqa: F821

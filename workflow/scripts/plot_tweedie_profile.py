@@ -1,0 +1,77 @@
+"""Figure: Tweedie profile log-likelihood over the power p, with the maximiser p-hat marked.
+
+One panel per data set; one curve per (structure, rank), drawn relative to its own maximum so
+that curves at different ranks share a scale (the profile's shape, not its level, locates p-hat).
+Full-data fits (``split == "all"``) are used when present; with several seeds the best
+log-likelihood per grid point is kept.
+"""
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+import _style as st
+
+
+def profile_table(profile: pd.DataFrame) -> pd.DataFrame:
+    df = profile.dropna(subset=["loglik", "power"])
+    if "split" in df and (df["split"] == "all").any():
+        df = df[df["split"] == "all"]
+    keys = ["dataset", "structure", "rank", "power"]
+    df = df.loc[df.groupby(keys)["loglik"].idxmax()].copy()
+    df["rel_loglik"] = df["loglik"] - df.groupby(["dataset", "structure", "rank"])["loglik"].transform("max")
+    return df.sort_values(keys)
+
+
+def main(profile, out_png, out_pdf):
+    st.setup()
+    df = profile_table(pd.read_csv(profile, sep="\t"))
+    if df.empty:
+        st.placeholder(out_png, out_pdf, "No Tweedie profile likelihood was computed.")
+        return
+    datasets = sorted(df["dataset"].unique())
+    ncol = min(3, len(datasets))
+    nrow = int(np.ceil(len(datasets) / ncol))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(min(st.PAGE_W, 2.5 * ncol + 0.4), 2.0 * nrow + 0.6),
+                             squeeze=False, sharex=True)
+    ranks = sorted(df["rank"].unique())
+    styles = ["-", "--", ":", "-."]
+    floor = max(df["rel_loglik"].quantile(0.05), -5e4)
+    for ax, ds in zip(axes.flat, datasets):
+        sub = df[df["dataset"] == ds]
+        for structure in st.ordered(sub["structure"].unique(), st.STRUCTURE_ORDER):
+            c = st.STRUCTURE_COLOURS.get(structure, "0.3")
+            for r in sorted(sub["rank"].unique()):
+                d = sub[(sub["structure"] == structure) & (sub["rank"] == r)]
+                if d.empty:
+                    continue
+                ax.plot(d["power"], d["rel_loglik"].clip(lower=floor), styles[ranks.index(r) % 4],
+                        color=c, lw=1.2, marker="o", ms=2.5)
+                best = d.loc[d["loglik"].idxmax()]
+                ax.plot(best["power"], 0, marker="v", ms=6, color=c, zorder=5)
+                ax.axvline(best["power"], color=c, lw=0.5, alpha=0.5)
+        phat = sub.loc[sub.groupby(["structure", "rank"])["loglik"].idxmax()]
+        parts = []
+        for structure, d in phat.groupby("structure"):
+            lo, hi = d["power"].min(), d["power"].max()
+            parts.append(f"{st.structure_label(structure)} {lo:g}" + (f"–{hi:g}" if hi > lo else ""))
+        ax.set_title(f"{ds}\np̂: " + ", ".join(parts), fontweight="bold", fontsize=8)
+        ax.set_xlabel("Tweedie power p")
+        ax.grid(lw=0.4, alpha=0.5)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("log-lik − max over p")
+    for ax in list(axes.flat)[len(datasets):]:
+        ax.axis("off")
+    handles = [plt.Line2D([], [], color=st.STRUCTURE_COLOURS.get(s, "0.3"), lw=1.5, label=st.structure_label(s))
+               for s in st.ordered(df["structure"].unique(), st.STRUCTURE_ORDER)]
+    handles += [plt.Line2D([], [], color="0.3", ls=styles[i % 4], label=f"K = {r}") for i, r in enumerate(ranks)]
+    handles.append(plt.Line2D([], [], color="0.3", marker="v", ls="", label="p̂ (maximum)"))
+    fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=min(len(handles), 6),
+               frameon=False)
+    fig.tight_layout()
+    st.save(fig, out_png, out_pdf)
+
+
+if "snakemake" in globals():
+    st.log_to(snakemake.log[0])  # noqa: F821
+    main(snakemake.input.profile, snakemake.output.png, snakemake.output.pdf)  # noqa: F821
