@@ -46,52 +46,66 @@ def chosen_rank_table(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _heatmap_axes(ax, m, xlabels, ylabels):
+    ax.set_xticklabels([st.noise_label(c) for c in m.columns] if xlabels else [], rotation=35, ha="right")
+    ax.set_yticklabels([st.noise_label(c) for c in m.index] if ylabels else [], rotation=0)
+    ax.set_xlabel("fitted noise model" if xlabels else "")
+    ax.tick_params(length=0)
+
+
 def main(scores, out_png, out_pdf):
     st.setup()
     df = simulated(pd.read_csv(scores, sep="\t"))
     if df.empty or df["cos_truth"].isna().all():
         st.placeholder(out_png, out_pdf, "No simulated data sets in this configuration.")
         return
-    rec = recovery_matrix(df)
-    ranks = chosen_rank_table(df)
+    structures = st.ordered(df["structure"].unique(), st.STRUCTURE_ORDER)
     n_ranks = df.groupby("dataset")["rank"].nunique().max()
-    two = n_ranks >= 2 and ranks["true_rank"].notna().any()
+    two = n_ranks >= 2 and true_rank_column(df) is not None
+    recs = {s: recovery_matrix(df[df["structure"] == s]) for s in structures}
+    shape = max((len(m), len(m.columns)) for m in recs.values())
     ncols = 2 if two else 1
-    w = 0.62 * len(rec.columns) + 1.5
-    fig, axes = plt.subplots(1, ncols, figsize=(min(st.PAGE_W, w * ncols + 0.4), 0.42 * len(rec) + 1.7),
-                             squeeze=False)
-    ax = axes[0, 0]
-    lo = float(np.nanmin(rec.to_numpy())) if np.isfinite(rec.to_numpy()).any() else 0.0
-    sns.heatmap(rec, ax=ax, annot=True, fmt=".3f", cmap="viridis", vmin=min(lo, 0.9), vmax=1.0,
-                annot_kws={"fontsize": 6.5}, cbar_kws={"label": "mean matched cosine to truth", "shrink": 0.8},
-                linewidths=0.5, linecolor="white")
-    for i, sim in enumerate(rec.index):  # outline the correctly specified cell
-        if sim in rec.columns:
-            ax.add_patch(plt.Rectangle((list(rec.columns).index(sim), i), 1, 1, fill=False, ec="red", lw=1.5))
-    ax.set_title("Signature recovery at the true rank", fontweight="bold")
-    ax.set_xticklabels([st.noise_label(c) for c in rec.columns], rotation=35, ha="right")
-    ax.set_yticklabels([st.noise_label(c) for c in rec.index], rotation=0)
-    ax.set_xlabel("fitted noise model")
-    ax.set_ylabel("generating noise")
-    if two:
-        ax2 = axes[0, 1]
-        ranks["delta"] = ranks["chosen_rank"] - ranks["true_rank"]
-        delta = ranks.groupby(["sim_noise", "noise"])["delta"].mean().unstack("noise").reindex(
-            index=rec.index, columns=rec.columns)
-        chosen = ranks.groupby(["sim_noise", "noise"])["chosen_rank"].mean().unstack("noise").reindex(
-            index=rec.index, columns=rec.columns)
-        lim = max(1.0, float(np.nanmax(np.abs(delta.to_numpy()))))
-        annot = chosen.map(lambda v: "" if pd.isna(v) else f"{v:.2g}")
-        sns.heatmap(delta, ax=ax2, annot=annot, fmt="", cmap="RdBu_r", center=0, vmin=-lim, vmax=lim,
-                    annot_kws={"fontsize": 6.5}, linewidths=0.5, linecolor="white",
-                    cbar_kws={"label": "chosen − true rank", "shrink": 0.8})
-        true = ranks["true_rank"].dropna().unique()
-        ax2.set_title("Rank chosen by BIC" + (f" (true K = {int(true[0])})" if len(true) == 1 else ""),
-                      fontweight="bold")
-        ax2.set_xticklabels([st.noise_label(c) for c in delta.columns], rotation=35, ha="right")
-        ax2.set_yticklabels([])  # same rows as the left panel
-        ax2.set_xlabel("fitted noise model")
-        ax2.set_ylabel("")
+    w = 0.62 * shape[1] + 1.5
+    fig, axes = plt.subplots(len(structures), ncols, squeeze=False,
+                             figsize=(min(st.PAGE_W, w * ncols + 0.4), (0.42 * shape[0] + 0.9) * len(structures) + 0.8))
+    vals = np.concatenate([m.to_numpy().ravel() for m in recs.values()])
+    lo = float(np.nanmin(vals)) if np.isfinite(vals).any() else 0.0
+    for i, structure in enumerate(structures):
+        rec = recs[structure]
+        last = i == len(structures) - 1
+        ax = axes[i, 0]
+        sns.heatmap(rec, ax=ax, annot=True, fmt=".3f", cmap="viridis", vmin=min(lo, 0.9), vmax=1.0,
+                    annot_kws={"fontsize": 6.5}, cbar_kws={"label": "mean cosine to truth", "shrink": 0.8},
+                    linewidths=0.5, linecolor="white")
+        for r, sim in enumerate(rec.index):  # outline the correctly specified cell
+            if sim in rec.columns:
+                ax.add_patch(plt.Rectangle((list(rec.columns).index(sim), r), 1, 1, fill=False, ec="red", lw=1.5))
+        title = "Signature recovery at the true rank"
+        ax.set_title(title + (f"\n{st.structure_label(structure)}" if len(structures) > 1 else ""),
+                     fontweight="bold")
+        _heatmap_axes(ax, rec, last, True)
+        ax.set_ylabel("generating noise")
+        if two:
+            sub = df[df["structure"] == structure]
+            ranks = chosen_rank_table(sub)
+            ranks["delta"] = ranks["chosen_rank"] - ranks["true_rank"]
+            delta = ranks.groupby(["sim_noise", "noise"])["delta"].mean().unstack("noise").reindex(
+                index=rec.index, columns=rec.columns)
+            chosen = ranks.groupby(["sim_noise", "noise"])["chosen_rank"].mean().unstack("noise").reindex(
+                index=rec.index, columns=rec.columns)
+            lim = max(1.0, float(np.nanmax(np.abs(delta.to_numpy()))) if np.isfinite(delta.to_numpy()).any()
+                      else 1.0)
+            annot = chosen.map(lambda v: "" if pd.isna(v) else f"{v:.2g}")
+            ax2 = axes[i, 1]
+            sns.heatmap(delta, ax=ax2, annot=annot, fmt="", cmap="RdBu_r", center=0, vmin=-lim, vmax=lim,
+                        annot_kws={"fontsize": 6.5}, linewidths=0.5, linecolor="white",
+                        cbar_kws={"label": "chosen − true rank", "shrink": 0.8})
+            true = ranks["true_rank"].dropna().unique()
+            ax2.set_title("Rank chosen by BIC" + (f" (true K = {int(true[0])})" if len(true) == 1 else "")
+                          + (f"\n{st.structure_label(structure)}" if len(structures) > 1 else ""),
+                          fontweight="bold")
+            _heatmap_axes(ax2, delta, last, False)
+            ax2.set_ylabel("")
     fig.tight_layout()
     st.save(fig, out_png, out_pdf)
 

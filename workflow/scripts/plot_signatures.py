@@ -54,6 +54,7 @@ def _bars(ax, values: np.ndarray, ymax: float, labels: bool):
         if labels:
             ax.text(16 * i + 7.5, ymax * 1.2, sub, ha="center", va="bottom", fontsize=6.5)
     ax.set_xticks([])
+    ax.tick_params(axis="x", length=0)
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{100 * v:.0f}%"))
     ax.tick_params(axis="y", labelsize=6)
 
@@ -74,9 +75,8 @@ def main(scores, reference, fits_root, out_png, out_pdf, dataset, selection=None
     fig, axes = plt.subplots(k, 2, figsize=(st.PAGE_W, 0.95 * k + 0.7), squeeze=False, sharex=True)
     for r, idx in enumerate(order):
         ours, theirs = H[ia[idx]], ref.to_numpy(float)[ib[idx]]
-        ymax = max(ours.max(), theirs.max())
-        _bars(axes[r, 0], ours, ymax, labels=r == 0)
-        _bars(axes[r, 1], theirs, ymax, labels=r == 0)
+        _bars(axes[r, 0], ours, max(ours.max(), 1e-3), labels=r == 0)  # own scale: compare shapes
+        _bars(axes[r, 1], theirs, max(theirs.max(), 1e-3), labels=r == 0)
         axes[r, 0].set_ylabel(f"sig. {ia[idx] + 1}", fontsize=7)
         axes[r, 1].set_ylabel(ref.index[ib[idx]], fontsize=7)
         axes[r, 0].set_title(f"extracted signature {ia[idx] + 1}", fontsize=7, loc="left", pad=9)
@@ -85,6 +85,7 @@ def main(scores, reference, fits_root, out_png, out_pdf, dataset, selection=None
     for ax in axes[-1]:
         ax.set_xticks(np.arange(96))
         ax.set_xticklabels([c[0] + c[2] + c[6] for c in CHANNELS], rotation=90, fontsize=3.6, family="monospace")
+        ax.tick_params(axis="x", length=0, pad=1)
     how = "chosen in the config" if selection else "lowest BIC"
     fig.suptitle(f"{dataset}: {st.structure_label(row['structure'])}, {st.noise_label(row['noise'])}, "
                  f"K = {int(row['rank'])} ({how}); mean matched cosine to COSMIC = {mean_cos:.3f}",

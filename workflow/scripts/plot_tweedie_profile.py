@@ -52,7 +52,8 @@ def main(profile, out_png, out_pdf):
                 ax.axvline(best["power"], color=c, lw=0.5, alpha=0.5)
         phat = sub.loc[sub.groupby(["structure", "rank"])["loglik"].idxmax()]
         parts = []
-        for structure, d in phat.groupby("structure"):
+        for structure in st.ordered(phat["structure"].unique(), st.STRUCTURE_ORDER):
+            d = phat[phat["structure"] == structure]
             lo, hi = d["power"].min(), d["power"].max()
             parts.append(f"{st.structure_label(structure)} {lo:g}" + (f"–{hi:g}" if hi > lo else ""))
         ax.set_title(f"{ds}\np̂: " + ", ".join(parts), fontweight="bold", fontsize=8)
