@@ -245,9 +245,11 @@ def test_results_doc(tables, tmp_path):
     assert ae["explanation"].str.contains("AE stopped at max_iter").all()
     n_flag_rows = sum("| ⚠ |" in line for line in text.splitlines())
     assert n_flag_rows == int(cmp["flag"].sum())
-    # the prostate MSEs of the synthetic data are off by ~50x: flagged as too large to explain
+    # the prostate MSEs of the synthetic data are off by ~50x: for the converged methods this is flagged
+    # as too large for the known causes; for the unconverged AE the max_iter cause is given instead
     pro = flagged[(flagged["cancer"] == "Prostate") & (flagged["metric"] == "test_mse")]
-    assert pro["explanation"].str.contains("factor 2").all()
+    assert pro.loc[pro["structure"] != "autoencoder", "explanation"].str.contains("factor 2").all()
+    assert not pro.loc[pro["structure"] == "autoencoder", "explanation"].str.contains("factor 2").any()
     # Uterus is published but not run here
     assert "not run in this configuration" in text
     # paper-1 parts, run facts and figure links

@@ -73,6 +73,17 @@ def ordered(values, order) -> list:
     return sorted(vals, key=lambda v: (rank.get(v, len(rank)), str(v)))
 
 
+def log_axis(ax, axis: str = "y") -> None:
+    """Log scale with plain-number labels at 1-2-5 steps (``2000`` rather than ``2 x 10^3``)."""
+    import matplotlib.ticker as mticker
+
+    getattr(ax, f"set_{axis}scale")("log")
+    a = getattr(ax, f"{axis}axis")
+    a.set_major_locator(mticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+    a.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:,.10g}" if 1e-3 <= v < 1e6 else f"{v:.0e}"))
+    a.set_minor_formatter(mticker.NullFormatter())
+
+
 def save(fig, png: str | Path, pdf: str | Path | None = None) -> None:
     """Write ``fig`` as PNG (and PDF), creating folders, then close it."""
     for path in (png, pdf):

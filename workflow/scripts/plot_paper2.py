@@ -9,7 +9,6 @@ paper 2 (workflow/resources/published.yaml: figure readings / recomputations, no
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
 
 import _paper2 as p2
 import _style as st
@@ -41,7 +40,7 @@ def _box(ax, data: pd.DataFrame, col: str, structures: list, paired: bool, log: 
         if len(g):
             ax.plot(pos[s], g.mean(), marker="D", ms=5, mfc="white", mec="black", zorder=6)
     if log:
-        ax.set_yscale("log")
+        st.log_axis(ax)
 
 
 def main(scores, consistency, published, out_png, out_pdf):

@@ -6,7 +6,6 @@ Colour = structure, line style = noise model, x = number of classes.
 """
 
 import matplotlib.pyplot as plt
-import matplotlib.ticker as mticker
 import pandas as pd
 
 import _style as st
@@ -52,10 +51,7 @@ def main(scores, out_png, out_pdf):
         ax.set_ylabel(label)
         ax.grid(lw=0.4, alpha=0.5)
         if logy:
-            ax.set_yscale("log")
-            ax.yaxis.set_major_locator(mticker.LogLocator(subs=(1.0, 2.0, 5.0)))
-            ax.yaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:g}"))
-            ax.yaxis.set_minor_formatter(mticker.NullFormatter())
+            st.log_axis(ax)
         else:
             ax.set_ylim(0, 1)
         ax.xaxis.get_major_locator().set_params(integer=True)
