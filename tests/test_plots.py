@@ -100,8 +100,8 @@ def make_tables(root: Path, *, n_splits: int = 4, seed: int = 0) -> dict[str, Pa
     cons = []
     for ds, structure in itertools.product(["gel_ovary", "gel_prostate"], STRUCTURES):
         for a, b in itertools.combinations(range(n_splits), 2):
-            cons.append(dict(dataset=ds, structure=structure, noise="gaussian", rank=4, run_a=f"cv{a}",
-                             run_b=f"cv{b}", acs=float(np.clip(rng.normal(0.88, 0.05), 0, 1))))
+            cons.append(dict(dataset=ds, structure=structure, noise="gaussian", rank=4, run_a=f"cv{a}/s1",
+                             run_b=f"cv{b}/s1", acs=float(np.clip(rng.normal(0.88, 0.05), 0, 1))))
     paths["consistency"] = tables / "consistency.tsv"
     pd.DataFrame(cons).to_csv(paths["consistency"], sep="\t", index=False)
 
@@ -119,7 +119,7 @@ def make_tables(root: Path, *, n_splits: int = 4, seed: int = 0) -> dict[str, Pa
         for structure, noise in itertools.product(["nmf", "convex"], ["nb_shared", "nb_sample"]):
             for s in range(n if noise == "nb_sample" else 1):
                 nb.append(dict(dataset=ds, structure=structure, noise=noise, rank=3, seed=1,
-                               sample=f"S{s}" if noise == "nb_sample" else "all",
+                               split="all", sample=f"S{s}" if noise == "nb_sample" else "(shared)",
                                alpha=float(rng.lognormal(np.log(25), 0.8)) if noise == "nb_sample" else 25.0))
     paths["nb_dispersion"] = tables / "nb_dispersion.tsv"
     pd.DataFrame(nb).to_csv(paths["nb_dispersion"], sep="\t", index=False)

@@ -110,6 +110,9 @@ rule plot_signatures:
                    category="Signatures", subcategory="{dataset}",
                    labels={"data set": "{dataset}", "fit": "{choice}"}),
         pdf="results/figures/signatures/{dataset}/{choice}.pdf",
+    wildcard_constraints:
+        dataset="[a-z0-9_]+",
+        choice="best_bic|[a-z0-9_]+-[a-z0-9_]+-k[0-9]+",
     params:
         fits_root="results/fits",
         selection=get_signature_selection,
@@ -139,9 +142,9 @@ rule plot_overhead:
 rule make_results_doc:
     input:
         scores=f"{TABLES}/scores.tsv",
-        consistency=get_consistency_table,
-        tweedie_profile=get_tweedie_profile_table,
-        nb_dispersion=get_nb_dispersion_table,
+        consistency=f"{TABLES}/consistency.tsv",
+        tweedie_profile=f"{TABLES}/tweedie_profile.tsv",
+        nb_dispersion=f"{TABLES}/nb_dispersion.tsv",
         overhead=f"{TABLES}/overhead.tsv",
         published=workflow.source_path("../resources/published.yaml"),
         figures=get_figures_for_doc,

@@ -1,5 +1,5 @@
 # Python helpers of the figure rules in plots.smk (kept apart from the rules, as the linter asks):
-# which figures the active config can produce, optional tables, signature selections.
+# which figures the active config can produce and which fits the signature figures show.
 # Included by plots.smk; reads `config` only here, never in the plot scripts.
 
 TABLES = "results/tables"
@@ -11,33 +11,37 @@ def _plots_config():
 
 
 def _dataset_kinds():
-    """{dataset name: kind} from the config (kinds: catalogue | text | simulated)."""
-    kinds = {}
-    ds = config.get("datasets") or {}
-    items = ds.items() if isinstance(ds, dict) else ((d, {}) if isinstance(d, str) else (d.get("name"), d)
-                                                     for d in ds)
-    for name, spec in items:
-        spec = spec if isinstance(spec, dict) else {}
-        kinds[name] = spec.get("kind") or spec.get("data_kind") or "catalogue"
-    for name in config.get("simulations") or config.get("simulated") or {}:
-        kinds.setdefault(name, "simulated")
+    """{data set or simulation scenario name: kind} (catalogue | text | simulated) from the config."""
+    kinds = {name: spec.get("kind", "catalogue") for name, spec in (config.get("datasets") or {}).items()}
+    for scenario in config.get("simulations") or {}:
+        kinds.setdefault(scenario, "simulated")
     return kinds
 
 
-def _config_noises():
-    noise = config.get("noise") or config.get("noise_models") or {}
-    return list(noise) if not isinstance(noise, str) else [noise]
+def _experiments():
+    return list((config.get("experiments") or {}).values())
 
 
-def _config_structures():
-    s = config.get("structures") or config.get("models") or []
-    return list(s) if not isinstance(s, str) else [s]
+def _family(noise):
+    spec = (config.get("noise_models") or {}).get(noise) or {}
+    return spec.get("family", noise)
 
 
-def _has_cv():
-    cv = config.get("cv") or config.get("paper2") or {}
-    n = cv.get("n_splits", 0) if isinstance(cv, dict) else cv
-    return bool(n)
+def _fitted(kinds=None, split=None):
+    """Sets of (dataset, structure, noise, n_ranks) over the experiments, filtered by data kind and split."""
+    dkinds = _dataset_kinds()
+    out = set()
+    for exp in _experiments():
+        if split is not None and split not in (exp.get("splits") or ["all"]):
+            continue
+        n_ranks = len(exp.get("ranks") or []) + len(exp.get("rank_offsets") or [])
+        for d in exp["datasets"]:
+            if kinds is not None and dkinds.get(d, "catalogue") not in kinds:
+                continue
+            for s in exp["structures"]:
+                for n in exp["noise_models"]:
+                    out.add((d, s, n, n_ranks))
+    return out
 
 
 def figure_path(name, ext="png"):
@@ -45,9 +49,9 @@ def figure_path(name, ext="png"):
 
 
 def _signature_choices():
-    """[(dataset, choice)] with choice 'best_bic' or '<structure>-<noise>-k<rank>' from config plots.signatures."""
-    kinds = _dataset_kinds()
-    out = [(d, "best_bic") for d, k in kinds.items() if k == "catalogue"]
+    """[(dataset, choice)]: 'best_bic' for every catalogue fitted on all samples, plus config plots.signatures."""
+    datasets = sorted({d for d, *_ in _fitted(kinds={"catalogue"}, split="all")})
+    out = [(d, "best_bic") for d in datasets]
     for sel in _plots_config().get("signatures", []) or []:
         out.append((sel["dataset"], f"{sel['structure']}-{sel['noise']}-k{sel['rank']}"))
     return out
@@ -67,47 +71,27 @@ def get_signature_selection(wildcards):
 
 
 def get_figure_targets(include_doc=True):
-    """All figure files (PNG + PDF) the active config has data for, plus results/results.md."""
-    kinds = set(_dataset_kinds().values())
-    noises = _config_noises()
+    """All figure files (PNG + PDF) the active config has data for (plus results/results.md)."""
+    full = _fitted(split="all")
+    families = {_family(n) for _, _, n, _ in full | _fitted(split="cv")}
     names = ["overhead"]
-    if kinds & {"catalogue", "text"}:
+    if any(r >= 2 for _, _, _, r in _fitted(kinds={"catalogue", "text"}, split="all")):
         names.append("rank_selection")
-    if any(str(n).startswith("tweedie") for n in noises):
+    if "tweedie" in families:
         names.append("tweedie_profile")
-    if any(str(n).startswith("nb") for n in noises):
+    if "nb" in families:
         names.append("nb_dispersion")
-    if "simulated" in kinds:
+    if _fitted(kinds={"simulated"}, split="all"):
         names.append("misspecification")
-    if "text" in kinds:
+    if _fitted(kinds={"text"}, split="all"):
         names.append("text_recovery")
-    if _has_cv() and len(_config_structures()) >= 2:
+    if len({s for _, s, _, _ in _fitted(kinds={"catalogue"}, split="cv")}) >= 2:
         names.append("paper2")
     targets = [figure_path(n, ext) for n in names for ext in ("png", "pdf")]
     targets += [f"{FIGURES}/signatures/{d}/{c}.{ext}" for d, c in _signature_choices() for ext in ("png", "pdf")]
     if include_doc:
         targets.append("results/results.md")
     return targets
-
-
-def _optional_table(name):
-    """A table only some configs produce (Tweedie profile, NB dispersion): [] when absent."""
-    names = get_figure_targets(include_doc=False)
-    return [f"{TABLES}/{name}.tsv"] if figure_path(
-        {"tweedie_profile": "tweedie_profile", "nb_dispersion": "nb_dispersion",
-         "consistency": "paper2"}[name]) in names else []
-
-
-def get_consistency_table(wildcards):
-    return _optional_table("consistency")
-
-
-def get_tweedie_profile_table(wildcards):
-    return _optional_table("tweedie_profile")
-
-
-def get_nb_dispersion_table(wildcards):
-    return _optional_table("nb_dispersion")
 
 
 def get_figures_for_doc(wildcards):

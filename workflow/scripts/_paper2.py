@@ -35,15 +35,20 @@ def cancer_of(dataset: str, cancers: dict) -> str | None:
     return None
 
 
+def pick_noise(noises, preferred: str = PAPER_NOISE) -> str:
+    """The paper's (Gaussian) noise key if fitted, else a key containing 'gauss', else the first one."""
+    names = sorted(set(map(str, noises)))
+    if preferred in names:
+        return preferred
+    return next((n for n in names if "gauss" in n), names[0] if names else preferred)
+
+
 def cv_rows(scores: pd.DataFrame, cancers: dict, noise: str = PAPER_NOISE) -> pd.DataFrame:
     """Cross-validation rows of the paper-2 data sets, one noise model, at the published rank when fitted."""
     df = scores[scores["split"].astype(str).str.match(r"cv\d+$")].copy()
     if df.empty:
         return df.assign(cancer=pd.Series(dtype=object))
-    if (df["noise"] == noise).any():
-        df = df[df["noise"] == noise]
-    else:  # fall back to the first noise model fitted on the splits
-        df = df[df["noise"] == sorted(df["noise"].unique())[0]]
+    df = df[df["noise"] == pick_noise(df["noise"], noise)]
     df["cancer"] = df["dataset"].map(lambda d: cancer_of(d, cancers))
     keep = []
     for ds, d in df.groupby("dataset"):
@@ -52,6 +57,8 @@ def cv_rows(scores: pd.DataFrame, cancers: dict, noise: str = PAPER_NOISE) -> pd
         keep.append(d[d["rank"] == rank] if rank in set(d["rank"]) else d[d["rank"] == d["rank"].max()])
     df = pd.concat(keep) if keep else df
     # one fit per split x structure (best training loss if several seeds were run)
+    if "data_kind" in df:
+        df = df[df["data_kind"] != "simulated"]
     order = "train_mse" if "train_mse" in df else "loglik"
     df = df.sort_values(order, ascending=order == "train_mse")
     return df.drop_duplicates(["dataset", "split", "structure"])
@@ -76,7 +83,8 @@ def our_summary(scores: pd.DataFrame, consistency: pd.DataFrame | None, cancers:
                      converged_share=float(d["converged"].astype(float).mean()) if "converged" in d else np.nan,
                      n_restarts=float(d["n_restarts"].max()) if "n_restarts" in d else np.nan,
                      max_iter_hit=float((d["n_iter"] >= d["n_iter"].max()).mean()) if "n_iter" in d else np.nan,
-                     n_samples=float(d["n_samples"].max()) if "n_samples" in d else np.nan)
+                     n_samples=float(d["n_train"].max()) if "n_train" in d
+                     else (float(d["n_samples"].max()) if "n_samples" in d else np.nan))
         for metric in ("train_mse", "test_mse", "cos_cosmic"):
             if metric in d and d[metric].notna().any():
                 v = d[metric].dropna()
@@ -92,8 +100,10 @@ def our_summary(scores: pd.DataFrame, consistency: pd.DataFrame | None, cancers:
                                          median=np.nan, n=n, tail_ratio=np.nan))
     if consistency is not None and not consistency.empty:
         cons = consistency.copy()
-        if "noise" in cons and (cons["noise"] == PAPER_NOISE).any():
-            cons = cons[cons["noise"] == PAPER_NOISE]
+        cv_pair = r"^cv\d+(/|$)"
+        cons = cons[cons["run_a"].astype(str).str.match(cv_pair) & cons["run_b"].astype(str).str.match(cv_pair)]
+        if "noise" in cons and len(cons):
+            cons = cons[cons["noise"] == pick_noise(cons["noise"])]
         cons["cancer"] = cons["dataset"].map(lambda x: cancer_of(x, cancers))
         for (ds, structure), d in cons.dropna(subset=["cancer"]).groupby(["dataset", "structure"]):
             rank = cancers[d["cancer"].iloc[0]]["rank"]

@@ -234,10 +234,12 @@ def paper1_section(scores, profile, dispersion, figures) -> list[str]:
                              "noise": b["noise"], "rank": int(b["rank"]), "parameter": "NB α (shared/summary)",
                              "estimate": float(b["noise_alpha"]), "φ̂": None})
     if dispersion is not None and not dispersion.empty:
-        per = dispersion[dispersion["noise"].astype(str).str.contains("sample")]
+        per = dispersion[~dispersion["sample"].astype(str).isin(["(shared)", "shared", "all"])]
+        if "split" in per and (per["split"] == "all").any():
+            per = per[per["split"] == "all"]
         for (ds, structure, rank), d in per.groupby(["dataset", "structure", "rank"]):
             q = d["alpha"].quantile([0.25, 0.5, 0.75])
-            nuis.append({"data set": ds, "structure": STRUCT.get(structure, structure), "noise": "nb_sample",
+            nuis.append({"data set": ds, "structure": STRUCT.get(structure, structure), "noise": d["noise"].iloc[0],
                          "rank": int(rank), "parameter": f"per-sample α median [IQR] (n={d['sample'].nunique()})",
                          "estimate": f"{q[0.5]:.3g} [{q[0.25]:.3g}, {q[0.75]:.3g}]", "φ̂": None})
     if profile is not None and not profile.empty:

@@ -20,12 +20,14 @@ def main(dispersion, out_png, out_pdf):
     if df.empty:
         st.placeholder(out_png, out_pdf, "No negative-binomial dispersion was estimated.")
         return
-    # with several ranks/seeds keep the largest rank's first seed per (dataset, structure, noise)
+    # full-data fits; with several ranks/seeds keep the largest rank's first seed per (dataset, structure, noise)
+    if "split" in df and (df["split"] == "all").any():
+        df = df[df["split"] == "all"]
     keep = df.groupby(["dataset", "structure", "noise"])["rank"].transform("max") == df["rank"]
     df = df[keep]
     df = df[df["seed"] == df.groupby(["dataset", "structure", "noise"])["seed"].transform("min")]
-    shared = df[df["noise"].map(st.noise_key) != "nb_sample"]
-    per_sample = df[df["noise"].map(st.noise_key) == "nb_sample"]
+    is_shared = df["sample"].astype(str).isin(["(shared)", "shared", "all"])
+    shared, per_sample = df[is_shared], df[~is_shared]
     datasets = sorted(df["dataset"].unique())
     structures = st.ordered(df["structure"].unique(), st.STRUCTURE_ORDER)
     palette = {s: st.STRUCTURE_COLOURS.get(s, "0.5") for s in structures}

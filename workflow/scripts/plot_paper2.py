@@ -51,8 +51,10 @@ def main(scores, consistency, published, out_png, out_pdf):
     if cv.empty:
         st.placeholder(out_png, out_pdf, "No cross-validation splits (paper-2 protocol) in this configuration.")
         return
-    if not cons.empty and (cons["noise"] == p2.PAPER_NOISE).any():
-        cons = cons[cons["noise"] == p2.PAPER_NOISE]
+    if not cons.empty:  # pairs of cross-validation runs of the paper's noise model only
+        cv_pair = r"^cv\d+(/|$)"
+        cons = cons[cons["run_a"].astype(str).str.match(cv_pair) & cons["run_b"].astype(str).str.match(cv_pair)]
+        cons = cons[cons["noise"] == p2.pick_noise(cons["noise"])] if len(cons) else cons
     datasets = sorted(cv["dataset"].unique())
     structures = st.ordered(cv["structure"].unique(), st.STRUCTURE_ORDER)
     fig, axes = plt.subplots(3, len(datasets), figsize=(min(st.PAGE_W, 2.35 * len(datasets) + 0.5), 6.4),
