@@ -1,0 +1,629 @@
+"""Catalogue of bad inputs, at every level, each with the error it must give.
+
+Every case asserts, with ``match=``, a message that names the problem AND the fix, that the
+error comes before any work (a tripwire on the fitting driver / no output written) and that
+no partial output is left behind. Levels:
+
+* nmfcore API: :func:`nmfcore.fit`, :func:`nmfcore.make_noise`;
+* command line ``python -m nmfcore fit FILE --rank K --out DIR`` (exit code 2, message on
+  stderr, no traceback, ``DIR`` not created);
+* data layer :mod:`nmfcore.datasets` (readers, checksummed fetch, its command line);
+* workflow: ``snakemake -n`` with a broken config (only once ``Snakefile`` and
+  ``.test/config.yaml`` exist; skipped otherwise).
+
+Cases the code does not yet handle are marked ``xfail(strict=True)`` with the fix in
+``reason``: they start failing (XPASS) once fixed, so the marker gets removed.
+"""
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import importlib
+import os
+import re
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import nmfcore
+import nmfcore.datasets as ds
+from nmfcore.__main__ import main as cli_main
+
+REPO = Path(__file__).resolve().parents[1]
+fitmod = importlib.import_module("nmfcore.fit")  # the module (nmfcore.fit is also the function)
+BRCA21 = ds.RESOURCES / "mutational" / "BRCA21_SigMoS.tsv"
+
+
+def msg(*parts: str) -> str:
+    """A regex (for ``match=``) requiring every part somewhere in the message, in any order."""
+    return "(?s)" + "".join(f"(?=.*{p})" for p in parts)
+
+
+def files_under(path: Path) -> list[Path]:
+    """Every file (hidden ones included) under ``path``; [] if it does not exist."""
+    return [p for p in Path(path).rglob("*") if p.is_file()] if Path(path).exists() else []
+
+
+# =============================================================================== nmfcore API
+
+_rng = np.random.default_rng(0)
+X = _rng.poisson(5.0, size=(10, 8)).astype(float) + 1.0  # strictly positive counts
+DIAG = np.eye(10, 8, dtype=bool)
+
+
+def _with(value):
+    Y = X.copy()
+    Y[DIAG] = value
+    return Y
+
+
+def _strings_frame():
+    df = pd.DataFrame(X, columns=[f"f{j}" for j in range(8)])
+    df["f3"] = df["f3"].astype(object)
+    df.loc[4, "f3"] = "12 (approx.)"
+    return df
+
+
+xfail = pytest.mark.xfail
+
+# (call, exception, problem regex, fix regex)
+API_CASES = [
+    # --- the data matrix
+    pytest.param(lambda: nmfcore.fit(_with(-1.0), 2), ValueError, r"8 negative value\(s\).*row 0, column 0",
+                 r"needs non-negative data", id="fit-negative"),
+    pytest.param(lambda: nmfcore.fit(_with(np.nan), 2), ValueError, r"NaN/inf value\(s\), first at row 0, column 0",
+                 r"remove or impute", id="fit-nan"),
+    pytest.param(lambda: nmfcore.fit(_with(np.inf), 2), ValueError, r"8 NaN/inf value\(s\)", r"remove or impute",
+                 id="fit-inf"),
+    pytest.param(lambda: nmfcore.fit(_with(-np.inf), 2), ValueError, r"NaN/inf", r"remove or impute",
+                 id="fit-minus-inf"),
+    pytest.param(lambda: nmfcore.fit([["a", "b", "c"], ["d", "e", "f"], ["g", "h", "i"]], 1), ValueError,
+                 r"must be numeric, got dtype <U1", r"convert labels/strings out of the matrix", id="fit-strings"),
+    pytest.param(lambda: nmfcore.fit(_strings_frame(), 2), ValueError, r"must be numeric, got dtype object",
+                 r"convert labels/strings", id="fit-dataframe-with-text-cell"),
+    pytest.param(lambda: nmfcore.fit([[1.0, 2.0, 3.0], [4.0, 5.0]], 1), ValueError,
+                 r"could not be read as a 2-D numeric array", r"pass a rectangular array", id="fit-ragged-list"),
+    pytest.param(lambda: nmfcore.fit(np.zeros((0, 5)), 1), ValueError, r"empty \(shape \(0, 5\)\)",
+                 r"at least 2 samples and 2 features", id="fit-empty-0x5"),
+    pytest.param(lambda: nmfcore.fit([[]], 1), ValueError, r"empty", r"at least 2 samples", id="fit-empty-list"),
+    pytest.param(lambda: nmfcore.fit(np.ones(5), 1), ValueError, r"must be 2-D", r"samples x features",
+                 id="fit-1d"),
+    pytest.param(lambda: nmfcore.fit(np.ones((3, 4, 4)), 1), ValueError, r"must be 2-D.*\(3, 4, 4\)",
+                 r"samples x features", id="fit-3d"),
+    pytest.param(lambda: nmfcore.fit(np.ones((1, 5)), 1), ValueError, r"\(1, 5\)", r"at least 2 samples",
+                 id="fit-single-sample",
+                 marks=xfail(strict=True, reason="_validation.check_matrix accepts 1 x m; check_rank then says "
+                             "'choose a smaller rank' although no rank is valid. Suggest in check_matrix: "
+                             "'X of shape (1, 5) is too small: NMF needs at least 2 samples and 2 features'")),
+    pytest.param(lambda: nmfcore.fit(np.vstack([X, np.zeros(8)]), 2), ValueError,
+                 r"1 all-zero row\(s\) \(samples\), e.g. row 10", r"remove them first", id="fit-zero-row"),
+    pytest.param(lambda: nmfcore.fit(np.hstack([X, np.zeros((10, 1))]), 2), ValueError,
+                 r"1 all-zero column\(s\) \(features\), e.g. column 8", r"remove them first", id="fit-zero-column"),
+    pytest.param(lambda: nmfcore.fit(X.astype(complex) + 1j, 2), ValueError, r"complex", r"real",
+                 id="fit-complex",
+                 marks=xfail(strict=True, reason="_validation.check_matrix accepts complex input and drops the "
+                             "imaginary part (numpy ComplexWarning only). Suggest: 'X must be real-valued, got "
+                             "dtype complex128; pass the real counts'")),
+    # --- the rank
+    pytest.param(lambda: nmfcore.fit(X, 8), ValueError, r"1 <= rank < min\(n_samples, n_features\) = 8.*got 8",
+                 r"choose a smaller rank", id="fit-rank-too-large"),
+    pytest.param(lambda: nmfcore.fit(X, 50), ValueError, r"got 50", r"choose a smaller rank",
+                 id="fit-rank-far-too-large"),
+    pytest.param(lambda: nmfcore.fit(X, 0), ValueError, r"rank.*got 0", r"at least 1",
+                 id="fit-rank-zero",
+                 marks=xfail(strict=True, reason="_validation.check_rank says 'choose a smaller rank' for rank 0 "
+                             "(wrong fix). Suggest a separate branch: 'rank must be at least 1, got 0'")),
+    pytest.param(lambda: nmfcore.fit(X, -2), ValueError, r"rank.*got -2", r"at least 1",
+                 id="fit-rank-negative",
+                 marks=xfail(strict=True, reason="_validation.check_rank: same as rank 0 ('choose a smaller rank')")),
+    pytest.param(lambda: nmfcore.fit(X, 2.5), ValueError, r"rank must be an integer, got 2.5", r"integer",
+                 id="fit-rank-float"),
+    pytest.param(lambda: nmfcore.fit(X, "2"), ValueError, r"rank must be an integer, got '2'", r"integer",
+                 id="fit-rank-string"),
+    pytest.param(lambda: nmfcore.fit(X, True), ValueError, r"rank must be an integer, got True", r"integer",
+                 id="fit-rank-bool"),
+    pytest.param(lambda: nmfcore.fit(X, None), ValueError, r"rank must be an integer, got None", r"integer",
+                 id="fit-rank-none"),
+    # --- noise model and structure
+    pytest.param(lambda: nmfcore.fit(X, 2, noise="poison"), ValueError, r"unknown noise model 'poison'",
+                 r"choose one of gaussian, poisson, gamma, tweedie, nb", id="fit-unknown-noise"),
+    pytest.param(lambda: nmfcore.make_noise("lognormal"), ValueError, r"unknown noise model 'lognormal'",
+                 r"choose one of", id="make_noise-unknown"),
+    pytest.param(lambda: nmfcore.make_noise(3), ValueError, r"got 3", r"must be one of .*gaussian.*or a NoiseModel",
+                 id="make_noise-not-a-string"),
+    pytest.param(lambda: nmfcore.make_noise({"power": 1.5}), ValueError, r"got None", r"must be one of",
+                 id="make_noise-dict-without-family"),
+    pytest.param(lambda: nmfcore.make_noise({"family": "nb", "alpah": 3}), ValueError,
+                 r"unknown parameter\(s\) \['alpah'\] for noise model 'nb'", r"allowed: \['alpha', 'dispersion'\]",
+                 id="make_noise-misspelled-parameter"),
+    pytest.param(lambda: nmfcore.fit(X, 2, noise={"family": "poisson", "alpha": 3}), ValueError,
+                 r"unknown parameter\(s\) \['alpha'\] for noise model 'poisson'", r"allowed: none",
+                 id="fit-parameter-for-wrong-family"),
+    pytest.param(lambda: nmfcore.fit(X, 2, structure="semi"), ValueError, r"unknown structure 'semi'",
+                 r"choose one of nmf, convex, autoencoder", id="fit-unknown-structure"),
+    pytest.param(lambda: nmfcore.fit(X, 2, structure=None), ValueError, r"unknown structure None",
+                 r"choose one of", id="fit-structure-none"),
+    pytest.param(lambda: nmfcore.make_noise("tweedie", power=0.5), ValueError,
+                 r"got 0.5: no Tweedie distribution exists for 0 < p < 1", r"use p = 0 \(Gaussian\), 1 \(Poisson\)",
+                 id="make_noise-tweedie-0.5"),
+    pytest.param(lambda: nmfcore.fit(X, 2, noise={"family": "tweedie", "power": 0.5}), ValueError,
+                 r"no Tweedie distribution exists for 0 < p < 1", r"use p = 0", id="fit-tweedie-0.5"),
+    pytest.param(lambda: nmfcore.fit(X, 2, noise={"family": "tweedie", "powers": [1.2, 0.99]}), ValueError,
+                 r"got 0.99", r"use p = 0", id="fit-tweedie-grid-with-0.99"),
+    pytest.param(lambda: nmfcore.Tweedie(power=3.0), ValueError, r"got 3.0.*p > 2 are not supported",
+                 r"or 2 \(Gamma\)", id="Tweedie-power-3"),
+    pytest.param(lambda: nmfcore.make_noise("tweedie", power=float("nan")), ValueError, r"got nan", r"use p = 0",
+                 id="make_noise-tweedie-nan"),
+    pytest.param(lambda: nmfcore.make_noise("nb", alpha=0), ValueError, r"NB alpha must be a positive finite "
+                 r"number.*got 0", r"use a large value for near-Poisson", id="make_noise-nb-alpha-0"),
+    pytest.param(lambda: nmfcore.make_noise("nb", alpha=-1.0), ValueError, r"got -1.0", r"positive finite",
+                 id="make_noise-nb-alpha-negative"),
+    pytest.param(lambda: nmfcore.fit(X, 2, noise={"family": "nb", "alpha": 0.0}), ValueError, r"got 0.0",
+                 r"positive finite", id="fit-nb-alpha-0"),
+    pytest.param(lambda: nmfcore.make_noise("nb", alpha=[1.0, 0.0, 2.0]), ValueError, r"NB alpha.*1-D array",
+                 r"positive finite", id="make_noise-nb-alpha-array-with-0"),
+    pytest.param(lambda: nmfcore.make_noise("nb", alpha=float("inf")), ValueError, r"got inf", r"positive finite",
+                 id="make_noise-nb-alpha-inf"),
+    pytest.param(lambda: nmfcore.make_noise("nb", dispersion="gene"), ValueError, r"got 'gene'",
+                 r"must be 'shared' or 'sample'", id="make_noise-nb-bad-dispersion"),
+    pytest.param(lambda: nmfcore.fit(X, 2, noise=nmfcore.NegativeBinomial(alpha=np.ones(3), estimate_alpha=False)),
+                 ValueError, r"NB alpha has 3 values but X has 10 rows", r"rows \(samples\)",
+                 id="fit-nb-alpha-wrong-length",
+                 marks=xfail(strict=True, reason="NegativeBinomial._alpha_for raises the right message, but only "
+                             "inside the fitting driver (_fit_fixed, after the starts are drawn). Suggest checking "
+                             "len(alpha) == n_samples in fit() next to probe.check_data, e.g. in "
+                             "NegativeBinomial.check_data")),
+    pytest.param(lambda: nmfcore.make_noise("gaussian", phi=0), ValueError, r"phi must be positive and finite",
+                 r"got 0", id="make_noise-gaussian-phi-0"),
+    pytest.param(lambda: nmfcore.fit(_with(0.0), 2, noise="gamma"), ValueError,
+                 r"needs strictly positive data, but X has 8 zero entries", r"use poisson, nb or tweedie",
+                 id="fit-gamma-with-zeros"),
+    pytest.param(lambda: nmfcore.fit(_with(0.0), 2, noise={"family": "tweedie", "power": 2}), ValueError,
+                 r"strictly positive data", r"use poisson, nb or tweedie", id="fit-tweedie-2-with-zeros"),
+    pytest.param(lambda: nmfcore.fit(_with(0.0), 2, noise={"family": "tweedie", "powers": [1.5, 2.0]}), ValueError,
+                 r"strictly positive data", r"use poisson, nb or tweedie", id="fit-tweedie-grid-reaching-2-with-zeros"),
+    # --- other arguments
+    pytest.param(lambda: nmfcore.fit(X, 2, n_restarts=0), ValueError, r"n_restarts must be an integer >= 1, got 0",
+                 r">= 1", id="fit-restarts-0"),
+    pytest.param(lambda: nmfcore.fit(X, 2, max_iter=0), ValueError, r"max_iter must be an integer >= 1, got 0",
+                 r">= 1", id="fit-max-iter-0"),
+    pytest.param(lambda: nmfcore.fit(X, 2, tol=-1e-3), ValueError, r"tol must be a non-negative number",
+                 r"got -0.001", id="fit-tol-negative"),
+    pytest.param(lambda: nmfcore.fit(X, 2, tol=float("nan")), ValueError, r"tol must be a non-negative number",
+                 r"got nan", id="fit-tol-nan"),
+    pytest.param(lambda: nmfcore.fit(X, 2, structure="autoencoder", lr=0.0), ValueError,
+                 r"lr must be a positive number, got 0.0", r"positive", id="fit-ae-lr-0"),
+    pytest.param(lambda: nmfcore.fit(X, 2, solver="lbfgs"), ValueError, r"got 'lbfgs'", r"must be 'mm' or 'adam'",
+                 id="fit-unknown-solver"),
+    pytest.param(lambda: nmfcore.fit(X, 2, dtype="float16"), ValueError, r"got 'float16'",
+                 r"must be 'float64' or 'float32'", id="fit-dtype-float16"),
+    pytest.param(lambda: nmfcore.fit(X, 2, init={"W": np.ones((10, 2))}), ValueError,
+                 r"missing \['H'\]", r"needs \('W', 'H'\)", id="fit-init-missing-factor",
+                 marks=xfail(strict=True, reason="message is clear but raised inside _fit_fixed (the fitting "
+                             "driver); validate init in fit() before any work")),
+    pytest.param(lambda: nmfcore.fit(X, 2, init={"W": np.ones((10, 3)), "H": np.ones((2, 8))}), ValueError,
+                 r"init\['W'\].*\(10, 3\)", r"\(10, 2\)", id="fit-init-wrong-shape",
+                 marks=xfail(strict=True, reason="fit._fit_fixed: raw numpy 'matmul: Input operand 1 has a "
+                             "mismatch in its core dimension'. Suggest in fit(): \"init['W'] must have shape "
+                             "(n_samples, rank) = (10, 2), got (10, 3)\"")),
+    pytest.param(lambda: nmfcore.fit(X, 2, init={"W": np.ones((10, 3)), "H": np.ones((3, 8))}, max_iter=5),
+                 ValueError, r"init.*rank", r"\(10, 2\)", id="fit-init-rank-mismatch",
+                 marks=xfail(strict=True, reason="fit(): init with 3 components and rank=2 is silently accepted "
+                             "(FitResult.rank = 2 but W has 3 columns, n_params/BIC wrong). Suggest the same "
+                             "shape check as fit-init-wrong-shape")),
+    pytest.param(lambda: nmfcore.fit(X, 2, init={"W": -np.ones((10, 2)), "H": np.ones((2, 8))}, max_iter=5),
+                 ValueError, r"init\['W'\].*negative", r"non-negative", id="fit-init-negative",
+                 marks=xfail(strict=True, reason="fit(): a negative init is silently accepted (the MM floor "
+                             "clamps it). Suggest: \"init['W'] must be non-negative and finite\"")),
+]
+
+
+@pytest.fixture
+def tripwire(monkeypatch):
+    """Make any start of the fitting work fail loudly (so errors must come before it)."""
+    calls = []
+
+    def boom(*args, **kwargs):
+        calls.append(1)
+        raise AssertionError("fitting work started before the input was rejected")
+
+    monkeypatch.setattr(fitmod, "_fit_fixed", boom)
+    for structure in set(fitmod.STRUCTURES.values()):
+        monkeypatch.setattr(structure, "init", boom)
+    return calls
+
+
+@pytest.mark.parametrize("call, exc, problem, fix", API_CASES)
+def test_api_rejects_bad_input_before_any_work(call, exc, problem, fix, tripwire):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", nmfcore.ConvergenceWarning)
+        with pytest.raises(exc, match=msg(problem, fix)):
+            call()
+    assert not tripwire
+
+
+def test_tripwire_fires_on_good_input(tripwire):
+    """Sanity check of the fixture: valid input does reach the fitting driver."""
+    with pytest.raises(AssertionError, match="fitting work started"):
+        nmfcore.fit(X, 2)
+    assert tripwire
+
+
+def test_bad_input_does_not_modify_the_caller_array():
+    Y = _with(-1.0)
+    before = Y.copy()
+    with pytest.raises(ValueError):
+        nmfcore.fit(Y, 2)
+    np.testing.assert_array_equal(Y, before)
+
+
+# =============================================================================== command line
+
+_HEADER = "sample\t" + "\t".join(f"f{j}" for j in range(5))
+_ROWS = [f"s{i}\t" + "\t".join(str(int(v)) for v in row) for i, row in enumerate(X[:6, :5])]
+
+
+def _set_cell(row: int, col: int, value: str, rows=None) -> list[str]:
+    rows = list(rows or _ROWS)
+    fields = rows[row].split("\t")
+    fields[col + 1] = value
+    rows[row] = "\t".join(fields)
+    return rows
+
+
+TSV = {  # name -> file content
+    "good": [_HEADER, *_ROWS],
+    "ragged_long": [_HEADER, *_ROWS[:2], _ROWS[2] + "\t7", *_ROWS[3:]],
+    "ragged_short": [_HEADER, *_ROWS[:2], _ROWS[2].rsplit("\t", 1)[0], *_ROWS[3:]],
+    "non_numeric": [_HEADER, *_set_cell(2, 0, "abc")],
+    "empty_cell": [_HEADER, *_set_cell(3, 1, "")],
+    "nan_cell": [_HEADER, *_set_cell(3, 1, "NaN")],
+    "inf_cell": [_HEADER, *_set_cell(2, 0, "inf")],
+    "negative_cell": [_HEADER, *_set_cell(2, 0, "-3")],
+    "dup_sample": [_HEADER, *_ROWS[:2], _ROWS[2].replace("s2", "s1", 1), *_ROWS[3:]],
+    "dup_feature": [_HEADER.replace("f1", "f0"), *_ROWS],
+    "zero_row": [_HEADER, *_ROWS, "s9\t0\t0\t0\t0\t0"],
+    "header_only": [_HEADER],
+    "empty": None,
+    "comma_separated": [line.replace("\t", ",") for line in (_HEADER, *_ROWS)],
+}
+
+
+def _write_tsv(tmp_path: Path, name: str) -> Path:
+    path = tmp_path / f"{name}.tsv"
+    path.write_text("" if TSV[name] is None else "\n".join(TSV[name]) + "\n")
+    return path
+
+
+# (file or special, extra args, problem regex, fix regex)
+CLI_CASES = [
+    pytest.param("ragged_long", [], r"ragged_long.tsv: malformed TSV.*Expected 6 fields in line 4, saw 7",
+                 r"every row needs the same number of tab-separated fields", id="ragged-row-long"),
+    pytest.param("ragged_short", [], r"ragged_short.tsv: missing value at sample 's2', feature 'f4'",
+                 r"ragged row or empty cell.*fill or remove it", id="ragged-row-short"),
+    pytest.param("non_numeric", [], r"non_numeric.tsv: non-numeric values in column\(s\) \['f0'\]",
+                 r"must hold numbers only", id="non-numeric-cell"),
+    pytest.param("empty_cell", [], r"missing value at sample 's3', feature 'f1'", r"fill or remove it",
+                 id="empty-cell"),
+    pytest.param("nan_cell", [], r"missing value at sample 's3', feature 'f1'", r"fill or remove it",
+                 id="nan-cell"),
+    pytest.param("inf_cell", [], r"NaN/inf value\(s\), first at row 2, column 0", r"remove or impute",
+                 id="inf-cell"),
+    pytest.param("negative_cell", [], r"1 negative value\(s\).*row 2, column 0", r"non-negative data",
+                 id="negative-cell"),
+    pytest.param("dup_sample", [], r"dup_sample.tsv: duplicated sample label\(s\) \['s1'\]",
+                 r"labels must be unique", id="duplicated-sample"),
+    pytest.param("dup_feature", [], r"dup_feature.tsv: duplicated feature label\(s\) \['f0'\]",
+                 r"labels must be unique", id="duplicated-feature",
+                 marks=xfail(strict=True, reason="io.read_matrix: pandas renames a duplicated header label "
+                             "('f0' -> 'f0.1'), so the duplicate check never fires and the fit runs on the file. "
+                             "Suggest reading the header line itself (e.g. pd.read_csv(path, sep='\\t', header=None,"
+                             " nrows=1)) and raising \"{path}: duplicated feature label(s) ['f0']; labels must be "
+                             "unique\"")),
+    pytest.param("zero_row", [], r"all-zero row\(s\) \(samples\), e.g. row 6", r"remove them first",
+                 id="all-zero-row"),
+    pytest.param("header_only", [], r"header_only.tsv holds no data \(shape \(0, 5\)\)",
+                 r"expected samples x features", id="header-only"),
+    pytest.param("empty", [], r"empty.tsv is empty", r"expected a header of feature labels and one row per sample",
+                 id="empty-file"),
+    pytest.param("comma_separated", [], r"comma_separated.tsv", r"tab-separated", id="comma-separated",
+                 marks=xfail(strict=True, reason="io.read_matrix: a comma-separated file gives 'holds no data "
+                             "(shape (6, 0)); expected samples x features', which hides the cause. Suggest when "
+                             "there are no columns but the header holds ',' : \"{path}: no tab-separated columns "
+                             "(the file looks comma-separated); convert it to a TSV\"")),
+    pytest.param("MISSING", [], r"input file .*nope.tsv does not exist", r"check the path", id="missing-file"),
+    pytest.param("DIRECTORY", [], r"is a directory|not a (regular )?file", r"TSV", id="input-is-a-directory",
+                 marks=xfail(strict=True, reason="io.read_matrix: a directory passes path.exists() and pandas "
+                             "raises IsADirectoryError (traceback, exit 1). Suggest `if not path.is_file()`: "
+                             "'input {path} is a directory, not a file; pass the TSV file'")),
+    pytest.param("good", ["--rank", "5"], r"1 <= rank < min\(n_samples, n_features\) = 5.*got 5",
+                 r"choose a smaller rank", id="rank-too-large"),
+    pytest.param("good", ["--rank", "2.5"], r"argument --rank: invalid int value: '2.5'", r"--rank RANK",
+                 id="rank-not-integer"),
+    pytest.param("good", ["--noise", "poison"], r"argument --noise: invalid choice: 'poison'",
+                 r"choose from .*'poisson'", id="unknown-noise"),
+    pytest.param("good", ["--structure", "semi"], r"argument --structure: invalid choice: 'semi'",
+                 r"choose from .*'convex'", id="unknown-structure"),
+    pytest.param("good", ["--noise", "tweedie", "--power", "0.5"], r"no Tweedie distribution exists for 0 < p < 1",
+                 r"use p = 0", id="tweedie-power-0.5"),
+    pytest.param("good", ["--noise", "tweedie", "--powers", "1.2,0.5"], r"got 0.5", r"use p = 0",
+                 id="tweedie-grid-with-0.5"),
+    pytest.param("good", ["--noise", "tweedie", "--powers", "1.5,abc"], r"--powers.*'abc'", r"comma-separated",
+                 id="tweedie-grid-not-numbers",
+                 marks=xfail(strict=True, reason="__main__._noise_spec: float('abc') gives \"could not convert "
+                             "string to float: 'abc'\" without naming the option. Suggest an argparse type: "
+                             "\"argument --powers: expected comma-separated numbers such as 1.2,1.5,1.8, got "
+                             "'1.5,abc'\"")),
+    pytest.param("good", ["--noise", "nb", "--alpha", "0"], r"NB alpha must be a positive finite number.*got 0.0",
+                 r"use a large value", id="nb-alpha-0"),
+    pytest.param("good", ["--noise", "nb", "--alpha", "-2"], r"got -2.0", r"positive finite", id="nb-alpha-negative"),
+    pytest.param("good", ["--alpha", "3"], r"unknown parameter\(s\) \['alpha'\] for noise model 'poisson'",
+                 r"allowed: none", id="alpha-with-poisson"),
+    pytest.param("zeros", ["--noise", "gamma"], r"strictly positive data, but X has \d+ zero entries",
+                 r"use poisson, nb or tweedie", id="gamma-with-zeros"),
+    pytest.param("good", ["--restarts", "0"], r"n_restarts must be an integer >= 1, got 0", r">= 1",
+                 id="restarts-0"),
+    pytest.param("OUT_IS_FILE", [], r"--out .*exists", r"director", id="out-is-an-existing-file",
+                 marks=xfail(strict=True, reason="__main__.main: --out naming an existing file fails only after "
+                             "the fit, in io.write_result, with a FileExistsError traceback (exit 1). Suggest a "
+                             "check before reading/fitting: 'error: --out {out} exists and is not a directory; "
+                             "choose a directory path' (exit 2)")),
+]
+
+
+def _cli_args(tmp_path: Path, name: str, extra: list[str]) -> tuple[list[str], Path]:
+    out = tmp_path / "fit_out"
+    if name == "MISSING":
+        counts = tmp_path / "nope.tsv"
+    elif name == "DIRECTORY":
+        counts = tmp_path / "a_directory"
+        counts.mkdir()
+    elif name == "zeros":
+        counts = tmp_path / "zeros.tsv"
+        counts.write_text("\n".join([_HEADER, *_set_cell(1, 1, "0")]) + "\n")
+    else:
+        counts = _write_tsv(tmp_path, "good" if name == "OUT_IS_FILE" else name)
+    if name == "OUT_IS_FILE":
+        out = tmp_path / "already_a_file"
+        out.write_text("keep me\n")
+    args = ["fit", str(counts), "--rank", "2", "--max-iter", "50", *extra, "--out", str(out)]
+    if extra[:1] == ["--rank"]:  # the case's own --rank wins (argparse keeps the last)
+        args = ["fit", str(counts), "--max-iter", "50", *extra, "--out", str(out)]
+    return args, out
+
+
+def _check_no_output(out: Path, name: str):
+    if name == "OUT_IS_FILE":
+        assert out.read_text() == "keep me\n"
+    else:
+        assert not out.exists(), f"{out} was created: {files_under(out)}"
+
+
+@pytest.mark.parametrize("name, extra, problem, fix", CLI_CASES)
+def test_cli_rejects_bad_input(tmp_path, name, extra, problem, fix):
+    args, out = _cli_args(tmp_path, name, extra)
+    res = subprocess.run([sys.executable, "-m", "nmfcore", *args], capture_output=True, text=True, cwd=tmp_path,
+                         env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=120)
+    assert res.returncode == 2, res.stderr
+    assert "Traceback" not in res.stderr, res.stderr
+    assert re.search(msg(problem, fix), res.stderr), res.stderr
+    assert res.stdout == ""
+    _check_no_output(out, name)
+
+
+@pytest.mark.parametrize("name, extra, problem, fix", CLI_CASES)
+def test_cli_rejects_bad_input_before_any_work(tmp_path, name, extra, problem, fix, tripwire, capsys):
+    """The same table in-process, with the tripwire on the fitting driver."""
+    args, out = _cli_args(tmp_path, name, extra)
+    try:
+        rc = cli_main(args)
+    except SystemExit as exc:  # argparse errors
+        rc = exc.code
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    assert re.search(msg(problem, fix), err), err
+    assert not tripwire
+    _check_no_output(out, name)
+
+
+def test_cli_good_input_still_works(tmp_path):
+    """Control for the table above: the good file fits and writes its outputs."""
+    args, out = _cli_args(tmp_path, "good", [])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", nmfcore.ConvergenceWarning)
+        assert cli_main(args) == 0
+    assert {p.name for p in files_under(out)} >= {"W.tsv", "H.tsv", "trace.tsv", "summary.json"}
+
+
+# =============================================================================== data layer
+
+def _catalogue_lines() -> list[str]:
+    return BRCA21.read_text().splitlines()
+
+
+def _catalogue(tmp_path: Path, lines: list[str], name="cat.tsv") -> Path:
+    path = tmp_path / name
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _relabel(lines, row, label):
+    lines = list(lines)
+    lines[row] = label + lines[row][lines[row].index("\t"):]
+    return lines
+
+
+def _cell(lines, row, col, value):
+    lines = list(lines)
+    fields = lines[row].split("\t")
+    fields[col] = value
+    lines[row] = "\t".join(fields)
+    return lines
+
+
+def _bad_catalogue(kind: str, tmp_path: Path) -> Path:
+    lines = _catalogue_lines()
+    if kind == "dup_channel":
+        return _catalogue(tmp_path, _relabel(lines, 2, lines[1].split("\t")[0]))
+    if kind == "95_channels":
+        return _catalogue(tmp_path, lines[:40] + lines[41:])
+    if kind == "97_channels":
+        return _catalogue(tmp_path, lines + [lines[7]])
+    if kind == "unknown_channel":
+        return _catalogue(tmp_path, _relabel(lines, 3, "A[C>A]X"))
+    if kind == "dup_sample":
+        return _catalogue(tmp_path, [lines[0].replace("PD4088a", "PD4194a"), *lines[1:]])
+    if kind == "non_numeric":
+        return _catalogue(tmp_path, _cell(lines, 5, 3, "n/a"))
+    if kind == "negative":
+        return _catalogue(tmp_path, _cell(lines, 5, 3, "-4"))
+    if kind == "ragged":
+        return _catalogue(tmp_path, _cell(lines, 5, 3, "1\t2"))
+    if kind == "empty":
+        return _catalogue(tmp_path, [""])
+    if kind == "truncated_gzip":
+        path = tmp_path / "cat.tsv.gz"
+        path.write_bytes(gzip.compress(BRCA21.read_bytes())[:600])
+        return path
+    if kind == "missing":
+        return tmp_path / "not_fetched.tsv"
+    raise KeyError(kind)
+
+
+DATA_CASES = [
+    pytest.param("dup_channel", ds.DataFormatError, r"cat.tsv: duplicated channel label\(s\) \['A\[C>A\]A'\]",
+                 r"must appear exactly once - remove or merge the duplicates", id="duplicated-channel"),
+    pytest.param("95_channels", ds.DataFormatError, r"missing channel\(s\) - 95 of 96 SBS channels present",
+                 r"add the missing ones with zero counts", id="95-channels"),
+    pytest.param("97_channels", ds.DataFormatError, r"duplicated channel label", r"exactly once",
+                 id="97-channels-one-repeated"),
+    pytest.param("unknown_channel", ds.DataFormatError, r"unknown channel label\(s\) \['A\[C>A\]X'\]",
+                 r"relabel the file", id="unknown-channel"),
+    pytest.param("dup_sample", ds.DataFormatError, r"duplicated sample label\(s\) \['PD4194a'\]",
+                 r"rename or remove the duplicates", id="duplicated-sample"),
+    pytest.param("non_numeric", ds.DataFormatError, r"non-numeric or missing count 'n/a'",
+                 r"fix or remove them", id="non-numeric-count"),
+    pytest.param("negative", ds.DataFormatError, r"negative count '-4'", r"must be non-negative numbers",
+                 id="negative-count"),
+    pytest.param("ragged", ds.DataFormatError, r"ragged rows - the header has 22 fields but line 6 has 23",
+                 r"every row must have the same number", id="ragged-row"),
+    pytest.param("empty", ds.DataFormatError, r"cat.tsv: empty file", r"fetch it again or check the path",
+                 id="empty-file"),
+    pytest.param("truncated_gzip", ds.DataFormatError, r"cat.tsv.gz: truncated or corrupt gzip file",
+                 r"fetch it again", id="truncated-gzip"),
+    pytest.param("missing", FileNotFoundError, r"not_fetched.tsv does not exist",
+                 r"python -m nmfcore.datasets fetch", id="file-not-fetched"),
+]
+
+
+@pytest.mark.parametrize("kind, exc, problem, fix", DATA_CASES)
+def test_catalogue_reader_rejects(tmp_path, kind, exc, problem, fix):
+    path = _bad_catalogue(kind, tmp_path)
+    before = sorted(p.name for p in files_under(tmp_path))
+    with pytest.raises(exc, match=msg(problem, fix)):
+        ds.read_catalogue(path)
+    with pytest.raises(exc, match=msg(problem, fix)):  # the registry loader gives the same error
+        ds.load("brca21", path)
+    assert sorted(p.name for p in files_under(tmp_path)) == before
+
+
+@pytest.mark.parametrize("kind, exc, problem, fix", [c for c in DATA_CASES if c.values[0] != "missing"])
+def test_datasets_cli_prepare_rejects(tmp_path, kind, exc, problem, fix):
+    """``python -m nmfcore.datasets prepare`` on a bad file: exit 1, the same message, nothing written."""
+    path = _bad_catalogue(kind, tmp_path)
+    out = tmp_path / "prepared" / "brca21.tsv"
+    res = subprocess.run([sys.executable, "-m", "nmfcore.datasets", "prepare", "brca21", "--raw", str(path),
+                          "--out", str(out)], capture_output=True, text=True, cwd=tmp_path,
+                         env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=120)
+    assert res.returncode == 1, res.stderr
+    assert "Traceback" not in res.stderr
+    assert re.search(msg(f"error: {exc.__name__}: ", problem, fix), res.stderr), res.stderr
+    assert not out.parent.exists()
+
+
+def _registry_with_sha(name: str, kind: str, sha: str, **changes) -> ds.DatasetSpec:
+    """Copy of registry entry ``name`` whose primary file's ``kind`` source has sha256 ``sha``."""
+    spec = ds.DATASETS[name]
+    primary = spec.primary
+    src = primary.of_kind(kind)[0]
+    new = dataclasses.replace(src, sha256=sha, **changes)
+    files = (dataclasses.replace(primary, sources=(new,)), *spec.files[1:])
+    return dataclasses.replace(spec, files=files)
+
+
+def test_fetch_checksum_mismatch_in_registry_leaves_nothing(tmp_path, monkeypatch):
+    wrong = "f" * 64
+    monkeypatch.setitem(ds.DATASETS, "brca21", _registry_with_sha("brca21", "bundled", wrong))
+    dest = tmp_path / "raw"
+    with pytest.raises(ds.ChecksumError, match=msg(r"checksum mismatch for workflow/resources/data/mutational/"
+                                                   r"BRCA21_SigMoS.tsv", f"expected sha256 {wrong}",
+                                                   f"got {ds.sha256sum(BRCA21)}", r"Nothing was written",
+                                                   r"retry, or obtain the file with another mode")):
+        ds.fetch("brca21", dest, mode="bundled", cache_dir=tmp_path / "cache")
+    assert files_under(dest) == []  # no data file, no provenance record, no temporary .part file
+
+
+@pytest.mark.parametrize("mode", ["download", "auto"])
+def test_fetch_of_tampered_copy_leaves_nothing(tmp_path, monkeypatch, mode):
+    """A download whose bytes differ from the registered hash is an error (never a fallback in auto mode)."""
+    tampered = tmp_path / "remote" / "BRCA21_SigMoS.tsv"
+    tampered.parent.mkdir()
+    data = bytearray(BRCA21.read_bytes())
+    data[100:101] = b"9" if data[100:101] != b"9" else b"8"
+    tampered.write_bytes(bytes(data))
+    good_sha = ds.sha256sum(BRCA21)
+    spec = ds.DATASETS["brca21"]
+    source = ds._direct(tampered.as_uri(), good_sha, verified=True)
+    primary = dataclasses.replace(spec.primary, sources=(source, *spec.primary.sources))
+    monkeypatch.setitem(ds.DATASETS, "brca21", dataclasses.replace(spec, files=(primary,)))
+    dest = tmp_path / "raw"
+    with pytest.raises(ds.ChecksumError, match=msg(r"checksum mismatch", f"expected sha256 {good_sha}",
+                                                   f"got {ds.sha256sum(tampered)}", r"Nothing was written",
+                                                   r"retry")):
+        ds.fetch("brca21", dest, mode=mode, cache_dir=tmp_path / "cache")
+    assert files_under(dest) == []
+
+
+def test_fetch_checksum_mismatch_keeps_an_existing_good_file(tmp_path, monkeypatch):
+    dest = tmp_path / "raw"
+    good = ds.fetch("brca21", dest, mode="bundled", cache_dir=tmp_path / "cache")
+    before = {p.name: p.read_bytes() for p in files_under(dest)}
+    monkeypatch.setitem(ds.DATASETS, "brca21", _registry_with_sha("brca21", "bundled", "0" * 64))
+    with pytest.raises(ds.ChecksumError):
+        ds.fetch("brca21", dest, mode="bundled", cache_dir=tmp_path / "cache")
+    assert {p.name: p.read_bytes() for p in files_under(dest)} == before
+    assert good.read_bytes() == BRCA21.read_bytes()
+
+
+def test_fetch_unknown_dataset(tmp_path):
+    with pytest.raises(KeyError, match=msg(r"unknown data set 'brca22'", r"known: brca21, ")):
+        ds.fetch("brca22", tmp_path / "raw")
+    assert not (tmp_path / "raw").exists()
+
+
+def test_fetch_bad_mode(tmp_path):
+    with pytest.raises(ValueError, match=msg(r"not 'ftp'", r"mode must be 'auto', 'download', 'bundled' or 'wheel'")):
+        ds.fetch("brca21", tmp_path / "raw", mode="ftp")
+    assert not (tmp_path / "raw").exists()
+
+
+def test_datasets_cli_unknown_dataset(tmp_path):
+    res = subprocess.run([sys.executable, "-m", "nmfcore.datasets", "fetch", "brca22", "--dest",
+                          str(tmp_path / "raw")], capture_output=True, text=True, cwd=tmp_path,
+                         env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=120)
+    assert res.returncode == 2
+    assert re.search(msg(r"invalid choice: 'brca22'", r"choose from .*'brca21'"), res.stderr), res.stderr
+    assert not (tmp_path / "raw").exists()
+
+
+# =============================================================================== workflow (snakemake -n)
+
+SNAKEFILE = REPO / "Snakefile"
+TEST_CONFIG = REPO / ".test" / "config.yaml"
+needs_workflow = pytest.mark.skipif(not (SNAKEFILE.is_file() and TEST_CONFIG.is_file()),
+                                    reason="workflow (Snakefile, .test/config.yaml) not in this checkout yet")
