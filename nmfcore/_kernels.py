@@ -74,7 +74,7 @@ class Structure:
     def init(self, X, rank, n_restarts, rng, scale=True):
         raise NotImplementedError
 
-    def mean(self, X, f):
+    def mean(self, X, f, out=None):
         raise NotImplementedError
 
     def features(self, X, f):
@@ -93,11 +93,11 @@ class Structure:
         """One MM iteration (every factor once); returns the new mean."""
         gamma = noise.gamma
         for name, A, B in self.terms(X, f):
-            neg, pos = noise.grad_split(X, mu)
+            neg, pos = noise.grad_split(X, mu, overwrite=True)  # mu's memory is reused
             F = f[name]
             mm_update(F, project(neg, A, F, B), project(pos, A, F, B), gamma)
             self._refresh(X, f, name)
-            mu = self.mean(X, f)
+            mu = self.mean(X, f, out=mu)
         return mu
 
     def gradients(self, X, f, noise, mu):
@@ -129,8 +129,8 @@ class Traditional(Structure):
             _match_scale(X, f, self)
         return f
 
-    def mean(self, X, f):
-        return f["W"] @ f["H"]
+    def mean(self, X, f, out=None):
+        return np.matmul(f["W"], f["H"], out=out)
 
     def features(self, X, f):
         return f["H"]
@@ -164,8 +164,8 @@ class Convex(Structure):
         if name == "G":
             f["H"] = f["G"] @ X
 
-    def mean(self, X, f):
-        return f["W"] @ f["H"]
+    def mean(self, X, f, out=None):
+        return np.matmul(f["W"], f["H"], out=out)
 
     def features(self, X, f):
         return f["H"]

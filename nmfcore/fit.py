@@ -174,9 +174,10 @@ def _iterate(X, structure, noise, state, *, max_iter, tol, check_every, solver, 
 
 
 def _fit_fixed(X, structure_name, noise, rank, *, n_restarts, rng, init, max_iter, tol,
-               check_every, pre_iter, solver, lr, ae_constraint, ae_init):
+               check_every, pre_iter, solver, lr, ae_constraint, ae_init, dtype):
     """Fit with fixed nuisance parameters: restarts, optional pre-runs, best by divergence."""
     structure = STRUCTURES[structure_name]
+    X64, X = X, X.astype(dtype, copy=False)
     if init is not None:
         state = {k: np.array(v, dtype=float, copy=True)[None] for k, v in init.items()
                  if k in structure.factor_names}
@@ -186,7 +187,9 @@ def _fit_fixed(X, structure_name, noise, rank, *, n_restarts, rng, init, max_ite
                              f"missing {sorted(missing)}")
         structure._refresh(X, state, structure.factor_names[-1])
     else:
-        state = structure.init(X, rank, n_restarts, rng, scale=(ae_init != "uniform"))
+        state = structure.init(X64, rank, n_restarts, rng, scale=(ae_init != "uniform"))
+    # starts are drawn in float64 so that a seed gives the same start in every precision
+    state = {k: v.astype(dtype, copy=False) for k, v in state.items()}
     if solver == "adam":
         _adam_init(structure, state, ae_constraint)
     restarts = []
@@ -210,8 +213,9 @@ def _fit_fixed(X, structure_name, noise, rank, *, n_restarts, rng, init, max_ite
         idx = int(np.argmin(objs))
         restarts = [{"restart": i, "divergence": float(o), "n_iter": int(n_iter[i]),
                      "converged": bool(conv[i])} for i, o in enumerate(objs)]
-    best = {k: final[k][idx] for k in structure.factor_names}
-    best["H"] = structure.features(X, _slice(final, np.array([idx])))[0]
+    best = {k: final[k][idx].astype(np.float64) for k in structure.factor_names}
+    if "G" in best:
+        best["H"] = best["G"] @ X64
     return best, int(n_iter[idx]), bool(conv[idx]), traces[idx], restarts
 
 
@@ -220,7 +224,7 @@ def _fit_fixed(X, structure_name, noise, rank, *, n_restarts, rng, init, max_ite
 # ---------------------------------------------------------------------------
 def fit(X, rank, *, noise="poisson", structure="nmf", n_restarts=1, max_iter=10_000, tol=1e-8,
         check_every=10, pre_iter=0, random_state=None, init=None, nb_rounds=5, nb_tol=1e-3,
-        lr=1e-4, ae_constraint="abs", ae_init="scaled", solver=None):
+        lr=1e-4, ae_constraint="abs", ae_init="scaled", solver=None, dtype="float64"):
     """Fit NMF, convex NMF or the non-negative linear autoencoder under a noise model.
 
     Parameters
@@ -262,6 +266,10 @@ def fit(X, rank, *, noise="poisson", structure="nmf", n_restarts=1, max_iter=10_
     ae_init : {"scaled", "uniform"}
         ``uniform``: raw U(0, 1) starts as in the autoencoder paper; ``scaled``:
         U(0, 1) rescaled so the initial mean matches the data mean.
+    dtype : {"float64", "float32"}
+        Precision of the iterations (float32 is about twice as fast; its
+        relative-change test cannot go below ~1e-6, so a smaller ``tol`` is
+        raised to 1e-6 with a warning). Likelihoods and results are float64.
 
     Returns
     -------
@@ -288,6 +296,13 @@ def fit(X, rank, *, noise="poisson", structure="nmf", n_restarts=1, max_iter=10_
         raise ValueError(f"ae_init must be 'scaled' or 'uniform', got {ae_init!r}")
     if solver == "adam":
         lr = V.check_positive_float(lr, "lr")
+    if str(dtype) not in ("float64", "float32"):
+        raise ValueError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
+    dtype = np.dtype(str(dtype))
+    if dtype == np.float32 and 0 < tol < 1e-6:
+        warnings.warn(f"tol={tol} is below float32 resolution; using tol=1e-6 (use dtype='float64' for "
+                      "tighter convergence)", UserWarning, stacklevel=2)
+        tol = 1e-6
     spec = make_noise(noise)
     probe = spec if isinstance(spec, NoiseModel) else (
         Tweedie(power=min(spec["powers"])) if spec["family"] == "tweedie" else Poisson())
@@ -303,7 +318,8 @@ def fit(X, rank, *, noise="poisson", structure="nmf", n_restarts=1, max_iter=10_
     state0 = rng.bit_generator.state  # every nuisance candidate starts from the same draws
 
     opts = dict(n_restarts=n_restarts, init=init, max_iter=max_iter, tol=tol, check_every=check_every,
-                pre_iter=pre_iter, solver=solver, lr=lr, ae_constraint=ae_constraint, ae_init=ae_init)
+                pre_iter=pre_iter, solver=solver, lr=lr, ae_constraint=ae_constraint, ae_init=ae_init,
+                dtype=dtype)
 
     def run(model, **over):
         rng.bit_generator.state = state0

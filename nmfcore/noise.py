@@ -58,9 +58,15 @@ def mm_exponent(power: float) -> float:
     return 1.0 / power
 
 
+def _log0(x: np.ndarray) -> np.ndarray:
+    """``log(x)`` where ``x > 0`` and 0 elsewhere (vectorised ``np.log``, much faster than xlogy)."""
+    x = np.asarray(x)
+    return np.log(x, out=np.zeros(x.shape, dtype=np.result_type(x, np.float32)), where=x > 0)
+
+
 def _xlogx_over(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """``x * log(x / y)`` with the limit 0 at ``x == 0``."""
-    return special.xlogy(x, x) - special.xlogy(x, y)
+    """``x * log(x / y)`` with the limit 0 at ``x == 0`` (``y > 0``)."""
+    return x * (_log0(x) - np.log(y))
 
 
 @dataclass(frozen=True)
@@ -79,7 +85,9 @@ class NoiseModel:
     def unit_divergence(self, X, mu):
         raise NotImplementedError
 
-    def grad_split(self, X, mu):
+    def grad_split(self, X, mu, overwrite=False):
+        """``(neg, pos)`` with ``d divergence / d mu = pos - neg``; ``overwrite=True``
+        lets the model reuse ``mu``'s memory (the caller recomputes ``mu`` afterwards)."""
         raise NotImplementedError
 
     def loglik_entries(self, X, mu):
@@ -191,17 +199,18 @@ class Tweedie(NoiseModel):
         a, b = 2.0 - p, 1.0 - p
         return (np.power(X, a) + b * np.power(mu, a) - a * X * np.power(mu, b)) / (a * b)
 
-    def grad_split(self, X, mu):
+    def grad_split(self, X, mu, overwrite=False):
         p = self.power
         if p == 0:
             return X, MEAN
         if p == 1:
-            return X / mu, ONES
+            return np.divide(X, mu, out=mu if overwrite else None), ONES
         if p == 2:
-            inv = 1.0 / mu
+            inv = np.reciprocal(mu, out=mu if overwrite else None)
             return X * inv * inv, inv
         mp = np.power(mu, -p)
-        return X * mp, mu * mp
+        pos = np.multiply(mu, mp, out=mu if overwrite else None)
+        return np.multiply(X, mp, out=mp), pos
 
     def variance(self, mu):
         return self.phi * np.power(mu, self.power)
@@ -406,12 +415,14 @@ class NegativeBinomial(NoiseModel):
         return a
 
     def unit_divergence(self, X, mu):
-        a = self._alpha_for(X)
+        a = self._alpha_for(X).astype(np.result_type(X, mu), copy=False)
         return _xlogx_over(X, mu) - (a + X) * np.log((a + X) / (a + mu))
 
-    def grad_split(self, X, mu):
-        a = self._alpha_for(X)
-        return X / mu, (a + X) / (a + mu)
+    def grad_split(self, X, mu, overwrite=False):
+        a = self._alpha_for(X).astype(mu.dtype, copy=False)
+        pos = a + mu
+        np.divide(a + X, pos, out=pos)
+        return np.divide(X, mu, out=mu if overwrite else None), pos
 
     def loglik_entries(self, X, mu):
         a = self._alpha_for(X)
