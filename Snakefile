@@ -1,0 +1,36 @@
+# NMF noise-model benchmark: NMF, convex NMF and non-negative linear autoencoders fitted under
+# Gaussian, Poisson, Gamma, Tweedie and negative binomial noise on mutational catalogues, word
+# counts and simulations. Run `snakemake -n` to see the jobs; config/README.md explains the config.
+#
+# Result paths: results/data/<dataset>/, results/fits/<dataset>/<split>/<structure>/<noise>/k<rank>/s<seed>/,
+# results/tables/, results/figures/, with logs and benchmarks under results/logs/ and results/benchmarks/.
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+report: "workflow/report/workflow.rst"
+
+
+##### load rules #####
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/simulate.smk"
+include: "workflow/rules/fit.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/plots.smk"
+
+
+##### target rules #####
+
+
+rule all:
+    input:
+        get_final_output(),
+    default_target: True

@@ -1,0 +1,336 @@
+# Configuration, the fit grid and the helper functions of every rule.
+#
+# The only Snakemake file with Python logic: validates the config, builds the data-set table and the
+# fit table (explicit cross products of each experiment's axes), constrains the wildcards to those
+# vocabularies and provides the input/params functions the rules name.
+
+import itertools
+import os
+import sys
+
+import pandas as pd
+from snakemake.utils import validate
+
+
+validate(config, schema="../schemas/config.schema.yaml")
+
+DATA = "results/data"
+FITS = "results/fits"
+TABLES_DIR = "results/tables"
+LOGS = "results/logs"
+BENCH = "results/benchmarks"
+# bundled raw data, found relative to the workflow (never the working directory)
+BUNDLED_DATA = os.path.join(workflow.basedir, "workflow", "resources", "data")
+FIT_PATTERN = "{dataset}/{split}/{structure}/{noise}/k{rank}/s{seed}"
+FIT_FILES = ("W.tsv", "H.tsv", "trace.tsv", "summary.json", "score.tsv")
+FIT_SETTING_KEYS = ("n_restarts", "pre_iter", "max_iter", "tol", "check_every", "nb_rounds", "lr",
+                    "ae_init", "ae_constraint")
+# nmfcore.fit defaults, repeated here so that every score row carries every setting explicitly
+FIT_DEFAULTS = {"n_restarts": 1, "pre_iter": 0, "max_iter": 10000, "tol": 1e-8, "check_every": 10,
+                "nb_rounds": 5, "lr": 1e-4, "ae_init": "scaled", "ae_constraint": "abs"}
+TEXT_OPTIONS = ("split", "n_docs", "seed", "min_df", "max_df", "max_features", "classes")
+
+
+class ConfigError(ValueError):
+    """A configuration problem the schema cannot express; the message names the key and the fix."""
+
+
+def _fail(message):
+    raise ConfigError(f"config error: {message}")
+
+
+def _warn(message):
+    print(f"config warning: {message}", file=sys.stderr)
+
+
+# ----------------------------------------------------------------------------- data sets
+
+
+def _build_datasets():
+    """One row per data set to fit: name, kind, source, true rank, sim_noise, strictly_positive."""
+    rows = []
+    for name, spec in config["datasets"].items():
+        if name.startswith("sim_"):
+            _fail(f"data set name {name!r} starts with 'sim_', which is reserved for `simulations`")
+        if spec["kind"] != "text" and any(k in spec for k in TEXT_OPTIONS):
+            _fail(f"datasets.{name}: {sorted(set(TEXT_OPTIONS) & set(spec))} only apply to kind: text")
+        classes = spec.get("classes")
+        rows.append({"dataset": name, "kind": spec["kind"], "source": spec["source"], "scenario": "",
+                     "replicate": spec.get("replicate", 1) if spec["kind"] == "simulated" else 0,
+                     "true_rank": len(classes) if classes else None,
+                     "sim_noise": spec.get("sim_noise", "") if spec["kind"] == "simulated" else "",
+                     "strictly_positive": bool(spec.get("strictly_positive", False)), "has_truth": False})
+    for scenario, sim in config.get("simulations", {}).items():
+        noise = sim["noise"]
+        if noise["family"] == "nb" and ("alpha" in noise) == ("alpha_range" in noise):
+            _fail(f"simulations.{scenario}.noise: an nb simulation needs exactly one of alpha or alpha_range")
+        if noise["family"] == "tweedie" and "power" not in noise:
+            _fail(f"simulations.{scenario}.noise: a tweedie simulation needs a fixed power")
+        positive = noise["family"] == "gamma" or (noise["family"] == "tweedie" and noise["power"] >= 2)
+        for rep in range(1, len(sim["replicate_seeds"]) + 1):
+            rows.append({"dataset": f"sim_{scenario}_r{rep}", "kind": "simulated", "source": "", "scenario": scenario,
+                         "replicate": rep, "true_rank": len(sim["signatures"]), "sim_noise": scenario,
+                         "strictly_positive": positive, "has_truth": True})
+    return pd.DataFrame(rows).set_index("dataset", drop=False)
+
+
+DATASETS = _build_datasets()
+
+
+def _expand_dataset_names(names, where):
+    out = []
+    for name in names:
+        if name in config.get("simulations", {}):
+            out += DATASETS.index[DATASETS["scenario"] == name].tolist()
+        elif name in DATASETS.index:
+            out.append(name)
+        else:
+            _fail(f"{where}: unknown data set {name!r}; known: {sorted(config['datasets'])} and simulation "
+                  f"scenarios {sorted(config.get('simulations', {}))}")
+    return out
+
+
+# ----------------------------------------------------------------------------- noise models
+
+
+def needs_positive_data(noise_spec):
+    """Gamma and Tweedie with power >= 2 are undefined at zero (nmfcore raises on zeros)."""
+    if noise_spec["family"] == "gamma":
+        return True
+    if noise_spec["family"] == "tweedie":
+        powers = [noise_spec["power"]] if "power" in noise_spec else noise_spec.get("powers", [1.1])
+        return max(powers) >= 2
+    return False
+
+
+def _check_noise_models():
+    for key, spec in config["noise_models"].items():
+        family = spec["family"]
+        allowed = {"gaussian": {"phi"}, "poisson": set(), "gamma": {"phi"},
+                   "tweedie": {"power", "powers", "phi"}, "nb": {"alpha", "dispersion"}}[family]
+        extra = set(spec) - {"family"} - allowed
+        if extra:
+            _fail(f"noise_models.{key}: parameter(s) {sorted(extra)} do not apply to family {family!r} "
+                  f"(allowed: {sorted(allowed) or 'none'})")
+        if family == "tweedie":
+            for p in [spec.get("power")] + list(spec.get("powers", [])):
+                if p is not None and 0 < p < 1:
+                    _fail(f"noise_models.{key}: no Tweedie distribution has power {p} (use 0 or 1..2)")
+
+
+_check_noise_models()
+
+
+def get_noise_spec(wildcards):
+    """The nmfcore noise spec (plain dict) of the {noise} wildcard."""
+    return dict(config["noise_models"][wildcards.noise])
+
+
+# ----------------------------------------------------------------------------- fit grid
+
+
+def _split_names(splits):
+    names = []
+    for s in splits:
+        names += ["all"] if s == "all" else [f"cv{i}" for i in range(config.get("cv", {}).get("n_splits", 3))]
+    return names
+
+
+def _fit_settings(structure, experiment):
+    settings = dict(FIT_DEFAULTS)
+    settings.update(config.get("fit", {}))
+    settings.update(config["structures"].get(structure) or {})
+    settings.update(experiment.get("fit", {}))
+    return settings
+
+
+def _build_fits():
+    """One row per fit job: wildcards, experiment name(s) and solver settings (explicit cross product)."""
+    rows = {}
+    for ename, exp in config["experiments"].items():
+        where = f"experiments.{ename}"
+        datasets = _expand_dataset_names(exp["datasets"], where)
+        for s in exp["structures"]:
+            if s not in config["structures"]:
+                _fail(f"{where}: structure {s!r} is not configured under `structures`")
+        for n in exp["noise_models"]:
+            if n not in config["noise_models"]:
+                _fail(f"{where}: unknown noise model {n!r}; known: {sorted(config['noise_models'])}")
+        if not exp.get("ranks") and not exp.get("rank_offsets"):
+            _fail(f"{where}: give `ranks` and/or `rank_offsets`")
+        for dataset, split, structure, noise, seed in itertools.product(
+                datasets, _split_names(exp.get("splits", ["all"])), exp["structures"], exp["noise_models"],
+                exp.get("seeds", [1])):
+            info = DATASETS.loc[dataset]
+            spec = config["noise_models"][noise]
+            if needs_positive_data(spec) and not info["strictly_positive"]:
+                _warn(f"{where}: skipping noise model {noise!r} on {dataset!r}: it needs strictly positive "
+                      "data and count data may contain zeros (set strictly_positive: true on the data set "
+                      "if it has no zeros)")
+                continue
+            ranks = set(exp.get("ranks", []))
+            if exp.get("rank_offsets"):
+                if pd.isna(info["true_rank"]):
+                    _fail(f"{where}: rank_offsets need a known true rank, which {dataset!r} lacks "
+                          "(simulations and text data sets with `classes` have one)")
+                ranks |= {int(info["true_rank"]) + o for o in exp["rank_offsets"]}
+            for rank in sorted(r for r in ranks if r >= 1):
+                key = (dataset, split, structure, noise, rank, seed)
+                settings = _fit_settings(structure, exp)
+                if key in rows:
+                    if rows[key]["settings"] != settings:
+                        _fail(f"experiments {rows[key]['experiment']!r} and {ename!r} both request the fit "
+                              f"{'/'.join(map(str, key))} with different solver settings; make them equal or "
+                              "separate the grids")
+                    rows[key]["experiment"] += f",{ename}"
+                    continue
+                rows[key] = {"dataset": dataset, "split": split, "structure": structure, "noise": noise,
+                             "rank": rank, "seed": seed, "experiment": ename, "settings": settings}
+    if not rows:
+        _fail("the experiments request no fits")
+    return pd.DataFrame(list(rows.values()))
+
+
+FITS_TABLE = _build_fits()
+USED_SOURCES = sorted(set(DATASETS.loc[DATASETS["source"] != "", "source"]) | {config.get("reference", "cosmic_v3.4")})
+
+
+wildcard_constraints:
+    split=r"all|cv\d+",
+    structure="|".join(config["structures"]),
+    noise=r"[a-z0-9_]+",
+    rank=r"\d+",
+    seed=r"\d+",
+    rep=r"\d+",
+
+
+# ----------------------------------------------------------------------------- paths and helpers
+
+
+def fit_dir(row):
+    return f"{FITS}/" + FIT_PATTERN.format(**row)
+
+
+def get_fit_paths(filename):
+    """Every fit's `filename` (FIT_FILES), in the fit table's order."""
+    return [f"{fit_dir(row)}/{filename}" for row in FITS_TABLE.to_dict("records")]
+
+
+def get_fit_benchmarks():
+    return [f"{BENCH}/fit_model/" + FIT_PATTERN.format(**row) + ".tsv" for row in FITS_TABLE.to_dict("records")]
+
+
+def get_data_benchmarks():
+    """Benchmark files of the data rules (for the overhead table)."""
+    out = [f"{BENCH}/fetch_dataset/{s}.tsv" for s in USED_SOURCES]
+    out.append(f"{BENCH}/prepare_reference/{config.get('reference', 'cosmic_v3.4')}.tsv")
+    for name, info in DATASETS.iterrows():
+        rule_name = "simulate_data" if info["has_truth"] else "prepare_dataset"
+        out.append(f"{BENCH}/{rule_name}/{name}.tsv")
+    return out
+
+
+def get_fit_keys():
+    """Wildcard values + experiment of every fit, in the order of get_fit_paths (aggregate_scores)."""
+    return FITS_TABLE.drop(columns="settings").to_dict("records")
+
+
+def get_cosmic_reference():
+    """Prepared reference signatures (signatures x 96 TSV)."""
+    return f"{DATA}/reference/{config.get('reference', 'cosmic_v3.4')}.tsv"
+
+
+def get_raw_dir(wildcards):
+    return f"results/raw/{DATASETS.loc[wildcards.dataset, 'source']}"
+
+
+def get_source(wildcards):
+    return DATASETS.loc[wildcards.dataset, "source"]
+
+
+def get_kind(wildcards):
+    return DATASETS.loc[wildcards.dataset, "kind"]
+
+
+def get_prepare_options(wildcards):
+    """Reader options of a real data set (text preprocessing, SigMoS replicate), recorded in meta.json."""
+    spec = config["datasets"][wildcards.dataset]
+    if spec["kind"] == "text":
+        opts = {"split": "train", "seed": 0, "min_df": 5, "max_df": 0.5, "n_docs": None, "max_features": None,
+                "classes": None}
+        opts.update({k: spec[k] for k in TEXT_OPTIONS if k in spec})
+        return opts
+    if spec["kind"] == "simulated":
+        return {"replicate": spec.get("replicate", 1)}
+    return {}
+
+
+def get_simulation(wildcards):
+    """Scenario settings of sim_{scenario}_r{rep} plus the replicate seed."""
+    sim = config["simulations"][wildcards.scenario]
+    rep = int(wildcards.rep)
+    if not 1 <= rep <= len(sim["replicate_seeds"]):
+        raise ValueError(f"simulation {wildcards.scenario!r} has {len(sim['replicate_seeds'])} replicate(s), "
+                         f"not r{rep}")
+    return {"signatures": list(sim["signatures"]), "n_samples": sim["n_samples"],
+            "exposures": dict(sim.get("exposures", {})), "noise": dict(sim["noise"]),
+            "replicate": rep, "seed": sim["replicate_seeds"][rep - 1]}
+
+
+def get_fit_inputs(wildcards):
+    """Data matrix plus what scoring needs: truth (simulations), reference (SBS96 data), labels (text)."""
+    info = DATASETS.loc[wildcards.dataset]
+    inputs = {"X": f"{DATA}/{wildcards.dataset}/X.tsv"}
+    if info["has_truth"]:
+        inputs["truth_H"] = f"{DATA}/{wildcards.dataset}/truth_H.tsv"
+    if info["kind"] in ("catalogue", "simulated"):
+        inputs["reference"] = get_cosmic_reference()
+    if info["kind"] == "text":
+        inputs["labels"] = f"{DATA}/{wildcards.dataset}/labels.tsv"
+    return inputs
+
+
+def _fit_row(wildcards):
+    key = (wildcards.dataset, wildcards.split, wildcards.structure, wildcards.noise, int(wildcards.rank),
+           int(wildcards.seed))
+    match = FITS_TABLE[(FITS_TABLE["dataset"] == key[0]) & (FITS_TABLE["split"] == key[1])
+                       & (FITS_TABLE["structure"] == key[2]) & (FITS_TABLE["noise"] == key[3])
+                       & (FITS_TABLE["rank"] == key[4]) & (FITS_TABLE["seed"] == key[5])]
+    if match.empty:
+        raise ValueError(f"fit {'/'.join(map(str, key))} is not in any experiment of the config")
+    return match.iloc[0]
+
+
+def get_fit_settings(wildcards):
+    """Solver settings of one fit (fit < structures.<s> < experiments.<e>.fit)."""
+    return dict(_fit_row(wildcards)["settings"])
+
+
+def get_split(wildcards):
+    """None for `all`; else {index, seed, test_fraction} of the cv split (split cv<i> uses seed i)."""
+    if wildcards.split == "all":
+        return None
+    i = int(wildcards.split[2:])
+    return {"index": i, "seed": i, "test_fraction": config.get("cv", {}).get("test_fraction", 0.2)}
+
+
+def get_dataset_info(wildcards):
+    """Descriptive columns of the data set written into every score row."""
+    info = DATASETS.loc[wildcards.dataset]
+    return {"data_kind": info["kind"], "source": info["source"] or f"simulated:{info['scenario']}",
+            "sim_noise": info["sim_noise"],
+            "true_rank": None if pd.isna(info["true_rank"]) else int(info["true_rank"]),
+            "experiment": _fit_row(wildcards)["experiment"]}
+
+
+def get_final_output():
+    """Tables, plus the figures of plots.smk when it defines get_figure_targets()."""
+    targets = [f"{TABLES_DIR}/{name}" for name in TABLE_FILES]
+    figure_targets = globals().get("get_figure_targets")
+    if figure_targets is not None:
+        targets += figure_targets()
+    return targets
+
+
+TABLE_FILES = ("scores.tsv", "consistency.tsv", "tweedie_profile.tsv", "nb_dispersion.tsv", "overhead.tsv",
+               "config_used.yaml")

@@ -1,0 +1,28 @@
+# Fan-in: one tidy table per result type, timings joined, effective config copied.
+
+
+rule aggregate_scores:
+    input:
+        scores=get_fit_paths("score.tsv"),
+        summaries=get_fit_paths("summary.json"),
+        H=get_fit_paths("H.tsv"),
+        fit_benchmarks=get_fit_benchmarks(),
+        data_benchmarks=get_data_benchmarks(),
+    output:
+        scores=report(f"{TABLES_DIR}/scores.tsv", category="Tables", labels={"table": "scores"}),
+        consistency=f"{TABLES_DIR}/consistency.tsv",
+        tweedie_profile=f"{TABLES_DIR}/tweedie_profile.tsv",
+        nb_dispersion=f"{TABLES_DIR}/nb_dispersion.tsv",
+        overhead=f"{TABLES_DIR}/overhead.tsv",
+        config=f"{TABLES_DIR}/config_used.yaml",
+    params:
+        fits=get_fit_keys(),
+        config=config,
+    log:
+        f"{LOGS}/aggregate_scores/aggregate_scores.log",
+    benchmark:
+        f"{BENCH}/aggregate_scores/aggregate_scores.tsv"
+    conda:
+        "../../envs/nmfcore.yaml"
+    script:
+        "../scripts/aggregate_scores.py"

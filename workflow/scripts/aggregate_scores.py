@@ -1,0 +1,136 @@
+"""Collect the per-fit results into tidy, deterministically sorted tables.
+
+scores.tsv           one row per fit (score.tsv of every fit) + benchmark timings (bench_s, bench_max_rss)
+consistency.tsv      Hungarian-matched average cosine (ACS) between the H of every pair of runs (seeds and
+                     splits) of the same dataset x structure x noise x rank
+tweedie_profile.tsv  profile likelihood over the Tweedie power grid of every Tweedie fit
+nb_dispersion.tsv    fitted NB alpha of every NB fit (one row per sample, or sample '(shared)')
+overhead.tsv         wall time of the data + fit phase vs the time spent inside nmfcore.fit (see below)
+config_used.yaml     the effective configuration
+
+Overhead method: every job writes a Snakemake benchmark file when it ends, so for each job
+end = mtime of its benchmark file and start = end - s (the benchmark's wall seconds). The phase's
+wall time is max(end) - min(start) over the data and fit jobs of this config; `cores` is the largest
+number of these jobs observed running at the same time. fit_s sums time_s (inside nmfcore.fit),
+bench_s sums the fit jobs' wall seconds (fit + Python start-up + I/O + scoring). It is meaningful
+for a run that made every job afresh (old benchmark files keep their old mtimes).
+"""
+import json
+import os
+import socket
+import sys
+from itertools import combinations
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)  # noqa: F821
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import yaml  # noqa: E402
+
+from nmfcore import metrics  # noqa: E402
+
+sm = snakemake  # noqa: F821
+KEYS = ["dataset", "split", "structure", "noise", "rank", "seed"]
+FLOAT = "%.10g"
+
+
+def split_order(split):
+    return -1 if split == "all" else int(split[2:])
+
+
+def sort_fits(df, keys=KEYS):
+    order = df.assign(_split=df["split"].map(split_order))
+    cols = [("_split" if k == "split" else k) for k in keys if k in df.columns or k == "split"]
+    return df.loc[order.sort_values(cols, kind="mergesort").index].reset_index(drop=True)
+
+
+def read_benchmark(path):
+    b = pd.read_csv(path, sep="\t")
+    return {"bench_s": float(b["s"].iloc[0]), "bench_max_rss": float(b["max_rss"].iloc[0])}
+
+
+def write(df, path):
+    df.to_csv(path, sep="\t", index=False, float_format=FLOAT)
+
+
+keys = sm.params.fits
+inp = sm.input
+
+# ---- scores
+rows = []
+for key, score, bench in zip(keys, inp.scores, inp.fit_benchmarks):
+    row = pd.read_csv(score, sep="\t", keep_default_na=False, na_values=[""]).iloc[0].to_dict()
+    row.update(read_benchmark(bench))
+    rows.append(row)
+scores = sort_fits(pd.DataFrame(rows))
+first = ["dataset", "data_kind", "source", "experiment", "split", "structure", "noise", "noise_family",
+         "noise_fitted", "rank", "seed"]
+scores = scores[first + [c for c in scores.columns if c not in first]]
+scores["converged"] = scores["converged"].astype(str).str.lower().map({"true": True, "false": False})
+write(scores, sm.output.scores)
+
+# ---- consistency between runs (seeds x splits) of the same dataset x structure x noise x rank
+frame = pd.DataFrame(keys).assign(H=list(inp.H))
+cons = []
+for (dataset, structure, noise, rank), grp in frame.groupby(["dataset", "structure", "noise", "rank"], sort=True):
+    grp = sort_fits(grp)
+    if len(grp) < 2:
+        continue
+    Hs = [pd.read_csv(p, sep="\t", index_col=0) for p in grp["H"]]
+    labels = [f"{r.split}/s{r.seed}" for r in grp.itertuples()]
+    for (i, a), (j, b) in combinations(enumerate(Hs), 2):
+        cons.append({"dataset": dataset, "structure": structure, "noise": noise, "rank": rank,
+                     "run_a": labels[i], "run_b": labels[j],
+                     "acs": metrics.match_components(a.to_numpy(), b[a.columns].to_numpy())[0]})
+write(pd.DataFrame(cons, columns=["dataset", "structure", "noise", "rank", "run_a", "run_b", "acs"]),
+      sm.output.consistency)
+
+# ---- Tweedie profiles and NB dispersions from the summaries
+profile, dispersion = [], []
+for key, path in zip(keys, inp.summaries):
+    with open(path) as fh:
+        summary = json.load(fh)
+    base = {k: key[k] for k in KEYS}
+    label = summary["noise"]["label"]
+    if label.startswith("tweedie"):
+        for step in summary.get("nuisance_path", []):
+            if "power" in step:
+                profile.append({**base, "power": step["power"], "phi": step["phi"], "loglik": step["loglik"],
+                                "divergence": step["divergence"], "chosen": step["power"] == summary["noise"]["power"]})
+    elif label.startswith("nb_"):
+        per_sample = summary["noise"].get("alpha_per_sample")
+        pairs = per_sample.items() if per_sample else [("(shared)", summary["noise"]["alpha"])]
+        dispersion += [{**base, "sample": s, "alpha": a} for s, a in pairs]
+prof_cols = KEYS + ["power", "phi", "loglik", "divergence", "chosen"]
+prof = pd.DataFrame(profile, columns=prof_cols)
+write(sort_fits(prof, KEYS + ["power"]) if len(prof) else prof, sm.output.tweedie_profile)
+disp = pd.DataFrame(dispersion, columns=KEYS + ["sample", "alpha"])
+disp_cols = ["dataset", "split", "structure", "noise", "rank", "seed", "sample", "alpha"]
+write(sort_fits(disp, KEYS + ["sample"])[disp_cols] if len(disp) else disp[disp_cols], sm.output.nb_dispersion)
+
+# ---- overhead (method in the module docstring)
+intervals = []
+for path in list(inp.data_benchmarks) + list(inp.fit_benchmarks):
+    end = os.path.getmtime(path)
+    intervals.append((end - read_benchmark(path)["bench_s"], end))
+starts, ends = np.array(intervals).T
+events = sorted([(s, 1) for s in starts] + [(e, -1) for e in ends], key=lambda t: (t[0], t[1]))
+running = peak = 0
+for _, step in events:
+    running += step
+    peak = max(peak, running)
+wall = float(ends.max() - starts.min())
+fit_s = float(scores["time_s"].sum())
+bench_s = float(scores["bench_s"].sum())
+overhead = pd.DataFrame([{
+    "run": "this config", "host": socket.gethostname(), "n_jobs": len(intervals), "n_fits": len(scores),
+    "cores": peak, "wall_s": wall, "fit_s": fit_s, "bench_s": bench_s,
+    "data_jobs_s": float(sum(e - s for s, e in intervals[: len(inp.data_benchmarks)])),
+    "share_outside_fit": 1.0 - fit_s / (wall * peak) if wall > 0 else np.nan,
+    "share_outside_fit_in_fit_jobs": 1.0 - fit_s / bench_s if bench_s > 0 else np.nan,
+    "method": "benchmark mtime = job end, start = end - s; wall = max(end) - min(start)"}])
+write(overhead, sm.output.overhead)
+
+with open(sm.output.config, "w") as fh:
+    yaml.safe_dump(json.loads(json.dumps(sm.params.config)), fh, sort_keys=False, default_flow_style=False)
+print(f"{len(scores)} fits aggregated; wall {wall:.1f} s, {fit_s:.1f} s inside fits", file=sys.stderr)

@@ -1,0 +1,98 @@
+"""Fit one model (data set x split x structure x noise x rank x seed), save it and score it.
+
+Writes the factors, trace and summary (nmfcore.io.write_result) and score.tsv: ONE row holding every
+parameter of the fit as a column plus the metrics (training fit, held-out error on cv splits with H
+frozen, matched cosine to the true or the COSMIC signatures, class recovery for labelled text).
+"""
+import os
+import socket
+import sys
+import warnings
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)  # noqa: F821
+warnings.simplefilter("default")
+for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(var, str(snakemake.threads))  # noqa: F821
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+import nmfcore  # noqa: E402
+from nmfcore import metrics  # noqa: E402
+from nmfcore.io import read_matrix, write_result  # noqa: E402
+
+sm = snakemake  # noqa: F821
+wc, params, inputs = sm.wildcards, sm.params, sm.input
+settings, info, split = params.settings, params.info, params.split
+X = read_matrix(inputs.X)
+
+# ---- split (paper 2: random train/test split over samples, split cv<i> uses seed i)
+if split is None:
+    train, test = X, None
+else:
+    order = np.random.default_rng(split["seed"]).permutation(X.shape[0])
+    n_test = int(round(split["test_fraction"] * X.shape[0]))
+    test_rows = np.sort(order[:n_test])
+    train_rows = np.sort(order[n_test:])
+    train, test = X.iloc[train_rows], X.iloc[test_rows]
+# samples left empty (e.g. text documents) cannot be fitted by the multiplicative updates
+train = train[train.sum(axis=1) > 0]
+
+fit_kwargs = {k: settings[k] for k in ("n_restarts", "pre_iter", "max_iter", "tol", "check_every", "nb_rounds")}
+if wc.structure == "autoencoder":
+    fit_kwargs.update(lr=settings["lr"], ae_init=settings["ae_init"], ae_constraint=settings["ae_constraint"])
+result = nmfcore.fit(train.to_numpy(dtype=float), int(wc.rank), noise=params.noise, structure=wc.structure,
+                     random_state=int(wc.seed), **fit_kwargs)
+outdir = os.path.dirname(sm.output.score)
+write_result(result, outdir, samples=train.index, features=train.columns,
+             extra={"wildcards": dict(wc.items()), "noise_spec": params.noise, "settings": settings,
+                    "split": split, "test_samples": [] if test is None else list(test.index)})
+
+# ---- score row: parameters first, then the fit, then the metrics
+row = {"dataset": wc.dataset, "data_kind": info["data_kind"], "source": info["source"],
+       "experiment": info["experiment"], "split": wc.split, "structure": wc.structure, "noise": wc.noise,
+       "noise_family": params.noise["family"], "noise_fitted": result.noise.label, "rank": int(wc.rank),
+       "seed": int(wc.seed)}
+row.update({k: settings[k] for k in ("n_restarts", "pre_iter", "max_iter", "tol", "check_every", "nb_rounds",
+                                     "lr", "ae_init", "ae_constraint")})
+fitted = result.to_row()
+for key in ("structure", "noise", "rank", "seed", "n_restarts"):
+    fitted.pop(key, None)
+fitted["n_restarts_run"] = max(len(result.restarts), 1)
+row.update(fitted)
+for key in ("noise_power", "noise_phi", "noise_alpha", "noise_alpha_min", "noise_alpha_max"):
+    row.setdefault(key, np.nan)
+mu = result.W @ result.H
+row.update(n_train=int(train.shape[0]), n_test=0 if test is None else int(test.shape[0]),
+           train_mse=float(np.mean((train.to_numpy(dtype=float) - mu) ** 2)),
+           test_mse=np.nan, test_divergence=np.nan, test_loglik=np.nan)
+if test is not None and len(test):
+    held = metrics.heldout_error(test.to_numpy(dtype=float), result.H, result.noise)
+    row.update(test_mse=held["mse"], test_divergence=held["divergence"], test_loglik=held["loglik"])
+
+H = pd.DataFrame(result.H, columns=train.columns)
+row.update(sim_noise=info["sim_noise"], true_rank=info["true_rank"], cos_truth=np.nan, cos_cosmic=np.nan,
+           cosmic_matches="", n_classes=np.nan, ari=np.nan, accuracy=np.nan)
+if "truth_H" in inputs.keys():
+    truth = pd.read_csv(inputs.truth_H, sep="\t", index_col=0)[H.columns]  # channels joined by label
+    row["cos_truth"] = metrics.match_components(H.to_numpy(), truth.to_numpy())[0]
+if "reference" in inputs.keys():
+    reference = pd.read_csv(inputs.reference, sep="\t", index_col=0)
+    missing = sorted(set(H.columns) - set(reference.columns))
+    if missing:
+        raise ValueError(f"channels {missing[:5]} of {inputs.X} are not in the reference {inputs.reference}")
+    cos, _, rows_ref, _ = metrics.match_components(H.to_numpy(), reference[H.columns].to_numpy())
+    row["cos_cosmic"] = cos
+    row["cosmic_matches"] = ";".join(reference.index[rows_ref])
+if "labels" in inputs.keys():
+    labels = pd.read_csv(inputs.labels, sep="\t", index_col=0)["label"].reindex(train.index)
+    known = labels.notna().to_numpy()
+    if known.any():
+        predicted = np.argmax(result.W, axis=1)[known]
+        truth_labels = labels[known].astype(str).to_numpy()
+        row.update(n_classes=int(pd.unique(truth_labels).size),
+                   ari=metrics.adjusted_rand_index(truth_labels, predicted),
+                   accuracy=metrics.clustering_accuracy(truth_labels, predicted))
+row.update(slurm_job_id=os.environ.get("SLURM_JOB_ID", ""), host=socket.gethostname())
+pd.DataFrame([row]).to_csv(sm.output.score, sep="\t", index=False, float_format="%.10g")
+print(f"done: {result.noise.label} loglik={result.loglik:.6g} converged={result.converged}", file=sys.stderr)

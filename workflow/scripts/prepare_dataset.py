@@ -1,0 +1,36 @@
+"""Write one data set as samples x features X.tsv, labels.tsv (empty when unlabelled) and meta.json."""
+import json
+import sys
+import warnings
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)  # noqa: F821
+warnings.simplefilter("default")
+
+import pandas as pd  # noqa: E402
+
+import nmfcore.datasets as datasets  # noqa: E402
+
+params = snakemake.params  # noqa: F821
+out = snakemake.output  # noqa: F821
+options = {k: v for k, v in params.options.items() if v is not None}
+if params.kind == "text":
+    X, labels, meta = datasets.prepare_text(params.source, snakemake.input.raw, **options)  # noqa: F821
+else:
+    X, labels, meta = datasets.prepare(params.source, snakemake.input.raw, **options)  # noqa: F821
+if labels is None:
+    labels = pd.Series(index=X.index, dtype=object, name="label").iloc[:0]
+# drop samples without any count: no factorisation can explain them and several noise models divide by row sums
+empty = X.index[X.sum(axis=1) <= 0]
+if len(empty):
+    print(f"removing {len(empty)} all-zero sample(s): {list(empty[:10])}", file=sys.stderr)
+    X = X.drop(index=empty)
+    labels = labels[labels.index.isin(X.index)]
+meta = {**meta, "dataset": snakemake.wildcards.dataset, "source": params.source, "kind": params.kind,  # noqa: F821
+        "options": params.options, "n_all_zero_samples_removed": int(len(empty)),
+        "shape": [int(X.shape[0]), int(X.shape[1])]}
+meta.pop("labels", None)
+X.to_csv(out.X, sep="\t", index_label="sample", float_format="%.10g")
+labels.rename("label").to_csv(out.labels, sep="\t", index_label="sample")
+with open(out.meta, "w") as fh:
+    json.dump(meta, fh, indent=1, sort_keys=True, default=str)
+    fh.write("\n")
