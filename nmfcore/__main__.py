@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 
@@ -11,12 +12,29 @@ from .io import read_matrix, write_result
 from .noise import NOISE_NAMES
 
 
+def _is_float(text):
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+def _float_list(text):
+    try:
+        return [float(p) for p in text.split(",")]
+    except ValueError:
+        bad = next(p for p in text.split(",") if not _is_float(p))
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated numbers such as 1.2,1.5,1.8, got {text!r} ({bad!r} is not a number)") from None
+
+
 def _noise_spec(args):
     spec = {"family": args.noise}
     if args.power is not None:
         spec["power"] = args.power
     if args.powers:
-        spec["powers"] = [float(p) for p in args.powers.split(",")]
+        spec["powers"] = args.powers
     if args.alpha is not None:
         spec["alpha"] = args.alpha
     if args.noise == "nb":
@@ -32,7 +50,7 @@ def main(argv=None) -> int:
     p.add_argument("--rank", type=int, required=True)
     p.add_argument("--noise", default="poisson", choices=NOISE_NAMES)
     p.add_argument("--power", type=float, help="Tweedie power (omit to choose by profile likelihood)")
-    p.add_argument("--powers", help="comma-separated Tweedie power grid for the profile likelihood")
+    p.add_argument("--powers", type=_float_list, help="comma-separated Tweedie power grid for the profile likelihood")
     p.add_argument("--alpha", type=float, help="fixed NB alpha (omit to estimate by ML)")
     p.add_argument("--dispersion", default="shared", choices=("shared", "sample"))
     p.add_argument("--structure", default="nmf", choices=V.STRUCTURE_NAMES)
@@ -45,6 +63,9 @@ def main(argv=None) -> int:
     p.add_argument("--transpose", action="store_true", help="input is features x samples")
     p.add_argument("--out", required=True, help="output directory")
     args = parser.parse_args(argv)
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        print(f"error: --out {args.out} exists and is not a directory; choose a directory path", file=sys.stderr)
+        return 2
     try:
         X = read_matrix(args.counts, transpose=args.transpose)
         with warnings.catch_warnings():

@@ -12,7 +12,7 @@ class ConvergenceWarning(UserWarning):
     """A fit stopped at ``max_iter`` before the relative-change tolerance was met."""
 
 
-def check_matrix(X, *, name="X", allow_zero_rows=False, allow_zero_cols=False):
+def check_matrix(X, *, name="X", allow_zero_rows=False, allow_zero_cols=False, allow_small=False):
     """Return ``X`` as a C-contiguous float64 array or raise ``ValueError``.
 
     Rejects non-numeric, non-2-D, empty, NaN/inf and negative input, and (unless
@@ -25,6 +25,8 @@ def check_matrix(X, *, name="X", allow_zero_rows=False, allow_zero_cols=False):
     except Exception as exc:  # ragged nested lists etc.
         raise ValueError(f"{name} could not be read as a 2-D numeric array ({exc}); "
                          "pass a rectangular array of numbers (samples x features)") from None
+    if np.issubdtype(arr.dtype, np.complexfloating):
+        raise ValueError(f"{name} must be real-valued, got dtype {arr.dtype}; pass the real counts")
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
         raise ValueError(f"{name} must be numeric, got dtype {arr.dtype}; convert labels/strings "
                          "out of the matrix (samples as rows, features as columns, counts as cells)")
@@ -32,6 +34,8 @@ def check_matrix(X, *, name="X", allow_zero_rows=False, allow_zero_cols=False):
         raise ValueError(f"{name} must be 2-D (samples x features), got shape {arr.shape}")
     if arr.size == 0:
         raise ValueError(f"{name} is empty (shape {arr.shape}); it needs at least 2 samples and 2 features")
+    if min(arr.shape) < 2 and not allow_small:
+        raise ValueError(f"{name} of shape {arr.shape} is too small: NMF needs at least 2 samples and 2 features")
     arr = np.ascontiguousarray(arr, dtype=np.float64)
     bad = ~np.isfinite(arr)
     if bad.any():
@@ -59,7 +63,9 @@ def check_rank(rank, shape, structure="nmf"):
     if isinstance(rank, bool) or not isinstance(rank, numbers.Integral):
         raise ValueError(f"rank must be an integer, got {rank!r}")
     n, m = shape
-    if rank < 1 or rank >= min(n, m):
+    if rank < 1:
+        raise ValueError(f"rank must be at least 1, got {rank}")
+    if rank >= min(n, m):
         raise ValueError(f"rank must satisfy 1 <= rank < min(n_samples, n_features) = {min(n, m)} "
                          f"for X of shape {shape}, got {rank}; choose a smaller rank")
     return int(rank)
@@ -82,3 +88,25 @@ def check_positive_float(value, name, allow_zero=False):
     if not ok:
         raise ValueError(f"{name} must be a {'non-negative' if allow_zero else 'positive'} number, got {value!r}")
     return float(value)
+
+
+def check_init(init, factor_names, shapes, structure):
+    """Validate user-given starting factors: names, shapes, finite and non-negative."""
+    if not isinstance(init, dict):
+        raise ValueError(f"init must be a dict of starting factors {factor_names}, got {type(init).__name__}")
+    missing = [k for k in factor_names if k not in init]
+    if missing:
+        raise ValueError(f"init for structure {structure!r} needs {factor_names}, missing {missing}")
+    extra = sorted(set(init) - set(factor_names))
+    if extra:
+        raise ValueError(f"init for structure {structure!r} takes only {factor_names}, got extra {extra}")
+    out = {}
+    for k in factor_names:
+        a = np.asarray(init[k], dtype=float)
+        if a.shape != shapes[k]:
+            raise ValueError(f"init[{k!r}] must have shape {shapes[k]} (from X and rank), got {a.shape}; "
+                             "the rank must equal the number of components in init")
+        if not np.all(np.isfinite(a)) or np.any(a < 0):
+            raise ValueError(f"init[{k!r}] must be non-negative and finite (it has negative or NaN/inf entries)")
+        out[k] = a
+    return out

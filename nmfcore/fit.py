@@ -309,6 +309,10 @@ def fit(X, rank, *, noise="poisson", structure="nmf", n_restarts=1, max_iter=10_
     probe.check_data(X)
     if isinstance(spec, dict) and spec["family"] == "tweedie":
         Tweedie(power=max(spec["powers"])).check_data(X)
+    if init is not None:
+        fn = STRUCTURES[structure].factor_names
+        shapes = {"W": (n, rank), "H": (rank, m), "G": (rank, n)}
+        init = V.check_init(init, fn, {k: shapes[k] for k in fn}, structure)
     if init is not None and n_restarts > 1:
         warnings.warn("init was given, so n_restarts is ignored (one start)", UserWarning, stacklevel=2)
     if isinstance(random_state, np.random.Generator):

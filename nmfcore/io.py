@@ -24,6 +24,10 @@ def read_matrix(path, *, transpose=False) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"input file {path} does not exist; check the path")
+    if not path.is_file():
+        raise ValueError(f"input {path} is a directory, not a file; pass the TSV file")
+    with open(path, "rb") as fh:
+        header = fh.readline().decode("utf-8", errors="replace").rstrip("\r\n")
     try:
         df = pd.read_csv(path, sep="\t", index_col=0)
     except pd.errors.ParserError as exc:
@@ -31,6 +35,13 @@ def read_matrix(path, *, transpose=False) -> pd.DataFrame:
                          "fields as the header") from None
     except pd.errors.EmptyDataError:
         raise ValueError(f"{path} is empty; expected a header of feature labels and one row per sample") from None
+    if df.shape[1] == 0 and "," in header:
+        raise ValueError(f"{path}: no tab-separated columns (the file looks comma-separated); convert it to a TSV")
+    labels = header.split("\t")[1:]
+    dup_header = sorted({x for x in labels if labels.count(x) > 1})
+    if dup_header:
+        axis = "sample" if transpose else "feature"
+        raise ValueError(f"{path}: duplicated {axis} label(s) {dup_header[:5]}; labels must be unique")
     if transpose:
         df = df.T
     if df.shape[0] == 0 or df.shape[1] == 0:

@@ -89,7 +89,7 @@ def refit_weights(X, H, noise="gaussian", *, max_iter=5000, tol=1e-10, random_st
     Other noise models: the model's own MM updates of ``W`` (all samples at once)
     until the relative change of the divergence is below ``tol``.
     """
-    X = V.check_matrix(X, allow_zero_rows=True, allow_zero_cols=True)
+    X = V.check_matrix(X, allow_zero_rows=True, allow_zero_cols=True, allow_small=True)
     H = np.asarray(H, dtype=float)
     if H.shape[1] != X.shape[1]:
         raise ValueError(f"H has {H.shape[1]} features but X has {X.shape[1]}")
@@ -126,7 +126,7 @@ def heldout_error(X, H, noise="gaussian", **kwargs):
     Returns a dict with ``mse`` (per entry), ``divergence`` and ``loglik`` under
     ``noise`` (which must have fixed parameters), and the refitted ``W``.
     """
-    X = V.check_matrix(X, allow_zero_rows=True, allow_zero_cols=True)
+    X = V.check_matrix(X, allow_zero_rows=True, allow_zero_cols=True, allow_small=True)
     model = make_noise(noise)
     W = refit_weights(X, H, model, **kwargs)
     mu = np.maximum(W @ np.asarray(H, dtype=float), FLOOR)

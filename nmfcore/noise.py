@@ -408,6 +408,10 @@ class NegativeBinomial(NoiseModel):
             return 0
         return 1 if self.dispersion == "shared" else n_samples
 
+    def check_data(self, X):
+        super().check_data(X)
+        self._alpha_for(X)
+
     def _alpha_for(self, X):
         a = self._a
         if a.ndim == 2 and a.shape[0] != X.shape[-2]:
