@@ -106,7 +106,7 @@ def make_tables(root: Path, *, n_splits: int = 4, seed: int = 0) -> dict[str, Pa
     pd.DataFrame(cons).to_csv(paths["consistency"], sep="\t", index=False)
 
     prof = []
-    for ds, structure, rank in itertools.product(["gel_ovary", "gel_prostate"], ["nmf", "convex"], [3, 4]):
+    for ds, structure, rank in itertools.product(["gel_ovary", "gel_prostate"], ["nmf", "convex"], [2, 3, 4, 5, 6]):
         for p in np.round(np.arange(1.1, 2.0, 0.1), 2):
             prof.append(dict(dataset=ds, split="all", structure=structure, noise="tweedie", rank=rank, seed=1,
                              power=p, phi=1 + p, loglik=-5e4 - 4e4 * (p - 1.4) ** 2 + rank * 100,

@@ -152,7 +152,7 @@ rule make_results_doc:
         md="results/results.md",
     params:
         config=config,
-        configfiles=[str(f) for f in workflow.configfiles],
+        configfiles=get_configfiles(),
     log:
         "results/logs/plots/make_results_doc.log",
     conda:

@@ -2,6 +2,8 @@
 # which figures the active config can produce and which fits the signature figures show.
 # Included by plots.smk; reads `config` only here, never in the plot scripts.
 
+import os
+
 TABLES = "results/tables"
 FIGURES = "results/figures"
 
@@ -103,3 +105,8 @@ def get_reference_signatures(wildcards):
     if "get_cosmic_reference" in globals():
         return get_cosmic_reference()
     return workflow.source_path("../resources/data/reference/COSMIC_v3.4_SBS_GRCh37.txt")
+
+
+def get_configfiles():
+    """The config files of this run, relative to the working directory where possible (results doc)."""
+    return [os.path.relpath(f) if not os.path.relpath(f).startswith("..") else str(f) for f in workflow.configfiles]

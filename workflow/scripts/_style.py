@@ -54,6 +54,20 @@ def noise_key(name: str) -> str:
     return name
 
 
+FAMILIES = ("gaussian", "poisson", "gamma", "tweedie", "nb")
+
+
+def family_of(name: str) -> str:
+    """Noise family of a config key or scenario name by its prefix (``nb10`` -> ``nb``, ``tweedie_p1.5`` -> ``tweedie``)."""
+    name = str(name).lower()
+    return next((f for f in FAMILIES if name.startswith(f)), name)
+
+
+def same_family(generating: str, fitted: str, fitted_family: str | None = None) -> bool:
+    """Is a fit correctly specified for a simulation scenario (same noise family)?"""
+    return str(generating) == str(fitted) or family_of(generating) == (fitted_family or family_of(fitted))
+
+
 def noise_label(name: str) -> str:
     return NOISE_LABELS.get(str(name), NOISE_LABELS.get(noise_key(name), str(name)))
 

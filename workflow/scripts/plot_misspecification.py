@@ -60,6 +60,8 @@ def main(scores, out_png, out_pdf):
         st.placeholder(out_png, out_pdf, "No simulated data sets in this configuration.")
         return
     structures = st.ordered(df["structure"].unique(), st.STRUCTURE_ORDER)
+    families = (df.drop_duplicates("noise").set_index("noise")["noise_family"].to_dict()
+                if "noise_family" in df else {})
     n_ranks = df.groupby("dataset")["rank"].nunique().max()
     two = n_ranks >= 2 and true_rank_column(df) is not None
     recs = {s: recovery_matrix(df[df["structure"] == s]) for s in structures}
@@ -77,9 +79,10 @@ def main(scores, out_png, out_pdf):
         sns.heatmap(rec, ax=ax, annot=True, fmt=".3f", cmap="viridis", vmin=min(lo, 0.9), vmax=1.0,
                     annot_kws={"fontsize": 6.5}, cbar_kws={"label": "mean cosine to truth", "shrink": 0.8},
                     linewidths=0.5, linecolor="white")
-        for r, sim in enumerate(rec.index):  # outline the correctly specified cell
-            if sim in rec.columns:
-                ax.add_patch(plt.Rectangle((list(rec.columns).index(sim), r), 1, 1, fill=False, ec="red", lw=1.5))
+        for r, sim in enumerate(rec.index):  # outline the correctly specified cells (same noise family)
+            for c, fitted in enumerate(rec.columns):
+                if st.same_family(sim, fitted, families.get(fitted)):
+                    ax.add_patch(plt.Rectangle((c, r), 1, 1, fill=False, ec="red", lw=1.5))
         title = "Signature recovery at the true rank"
         ax.set_title(title + (f"\n{st.structure_label(structure)}" if len(structures) > 1 else ""),
                      fontweight="bold")

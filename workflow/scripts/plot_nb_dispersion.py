@@ -58,9 +58,6 @@ def main(dispersion, out_png, out_pdf):
         ax.get_legend().remove()
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     plt.setp(ax.get_xticklabels(), rotation=20, ha="right")
-    if not per_sample.empty:
-        med = per_sample.groupby("dataset")["alpha"].median()
-        ax.set_title("per-sample α medians: " + ", ".join(f"{d} {m:.3g}" for d, m in med.items()), fontsize=7)
     fig.tight_layout()
     st.save(fig, out_png, out_pdf)
 

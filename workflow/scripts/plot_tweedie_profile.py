@@ -35,7 +35,7 @@ def main(profile, out_png, out_pdf):
     fig, axes = plt.subplots(nrow, ncol, figsize=(min(st.PAGE_W, 2.5 * ncol + 0.4), 2.0 * nrow + 0.6),
                              squeeze=False, sharex=True)
     ranks = sorted(df["rank"].unique())
-    styles = ["-", "--", ":", "-."]
+    styles = ["-", "--", ":", "-.", (0, (5, 1, 1, 1, 1, 1)), (0, (1, 3))]
     floor = max(df["rel_loglik"].quantile(0.05), -5e4)
     for ax, ds in zip(axes.flat, datasets):
         sub = df[df["dataset"] == ds]
@@ -45,7 +45,7 @@ def main(profile, out_png, out_pdf):
                 d = sub[(sub["structure"] == structure) & (sub["rank"] == r)]
                 if d.empty:
                     continue
-                ax.plot(d["power"], d["rel_loglik"].clip(lower=floor), styles[ranks.index(r) % 4],
+                ax.plot(d["power"], d["rel_loglik"].clip(lower=floor), ls=styles[ranks.index(r) % len(styles)],
                         color=c, lw=1.2, marker="o", ms=2.5)
                 best = d.loc[d["loglik"].idxmax()]
                 ax.plot(best["power"], 0, marker="v", ms=6, color=c, zorder=5)
@@ -58,6 +58,7 @@ def main(profile, out_png, out_pdf):
             parts.append(f"{st.structure_label(structure)} {lo:g}" + (f"–{hi:g}" if hi > lo else ""))
         ax.set_title(f"{ds}\np̂: " + ", ".join(parts), fontweight="bold", fontsize=8)
         ax.set_xlabel("Tweedie power p")
+        ax.xaxis.set_tick_params(labelbottom=True)
         ax.grid(lw=0.4, alpha=0.5)
     for ax in axes[:, 0]:
         ax.set_ylabel("log-lik − max over p")
@@ -65,7 +66,7 @@ def main(profile, out_png, out_pdf):
         ax.axis("off")
     handles = [plt.Line2D([], [], color=st.STRUCTURE_COLOURS.get(s, "0.3"), lw=1.5, label=st.structure_label(s))
                for s in st.ordered(df["structure"].unique(), st.STRUCTURE_ORDER)]
-    handles += [plt.Line2D([], [], color="0.3", ls=styles[i % 4], label=f"K = {r}") for i, r in enumerate(ranks)]
+    handles += [plt.Line2D([], [], color="0.3", ls=styles[i % len(styles)], label=f"K = {r}") for i, r in enumerate(ranks)]
     handles.append(plt.Line2D([], [], color="0.3", marker="v", ls="", label="p̂ (maximum)"))
     fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=min(len(handles), 6),
                frameon=False)
