@@ -38,6 +38,7 @@ KNOWN_CAUSES = {
     "too_large": "more than a factor 2: beyond what split noise or convergence usually explain; check that "
                  "the data and the MSE definition (‖X − WH‖²_F / (96 n)) match the paper's",
     "not_run": "not run in this configuration",
+    "no_published": "no published value (not a paper-2 cohort, or a comparison the paper does not report)",
     "unexplained": "no known cause matched; investigate",
 }
 
@@ -128,7 +129,9 @@ def paper2_comparison(scores: pd.DataFrame, consistency: pd.DataFrame | None, pu
     merged["rel_diff"] = (ours_v - pub_v) / pub_v
     merged["flag"] = merged["rel_diff"].abs() > THRESHOLD
     merged["explanation"] = [explain(r, cancers) if r["flag"] else
-                             (KNOWN_CAUSES["not_run"] if pd.isna(r["ours"]) else "") for _, r in merged.iterrows()]
+                             (KNOWN_CAUSES["not_run"] if pd.isna(r["ours"]) else
+                              (KNOWN_CAUSES["no_published"] if pd.isna(r["published"]) else ""))
+                             for _, r in merged.iterrows()]
     order = {m: i for i, m in enumerate(p2.METRICS)}
     sorder = {s: i for i, s in enumerate(["nmf", "autoencoder", "convex"])}
     merged = merged.assign(_m=merged["metric"].map(order), _s=merged["structure"].map(sorder))
@@ -170,7 +173,8 @@ def paper2_section(cmp: pd.DataFrame, figures: dict[str, str]) -> list[str]:
     wins = cmp[(cmp["metric"] == "nmf_better_test") & cmp["ours"].notna()]
     if not wins.empty:
         out.append("Paper 2's headline claim (NMF reconstructs held-out data better than AE-NMF): ours "
-                   + ", ".join(f"{r['cancer']} {int(r['ours'])}/{int(r['n_ours'])}" for _, r in wins.iterrows()
+                   + ", ".join(f"{r['cancer'] if isinstance(r['cancer'], str) else r['dataset']} "
+                               f"{int(r['ours'])}/{int(r['n_ours'])}" for _, r in wins.iterrows()
                                if r["structure"] == "autoencoder") + " splits.")
         out.append("")
     if "paper2" in figures:

@@ -89,7 +89,7 @@ def main(scores, consistency, published, out_png, out_pdf):
                 ax.set_ylabel(label)
             if i == 0:
                 n = d["split"].nunique()
-                ax.set_title(f"{ds}\n{cancer or '?'}, K = {int(d['rank'].iloc[0])}, {n} splits",
+                ax.set_title(f"{ds}\n{cancer or 'not a paper-2 cohort'}, K = {int(d['rank'].iloc[0])}, {n} splits",
                              fontweight="bold")
     handles = [plt.Line2D([], [], marker="D", ls="", mfc="white", mec="black", label="our mean"),
                plt.Line2D([], [], marker="X", ls="", color="black", label="published mean (paper 2)"),
