@@ -6,7 +6,6 @@ Poisson (Var = mu + mu^2 / alpha).
 """
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 import seaborn as sns
 
