@@ -146,7 +146,7 @@ def _fit_settings(structure, experiment):
 
 def _build_fits():
     """One row per fit job: wildcards, experiment name(s) and solver settings (explicit cross product)."""
-    rows = {}
+    rows, skipped = {}, {}
     for ename, exp in config["experiments"].items():
         where = f"experiments.{ename}"
         datasets = _expand_dataset_names(exp["datasets"], where)
@@ -164,9 +164,7 @@ def _build_fits():
             info = DATASETS.loc[dataset]
             spec = config["noise_models"][noise]
             if needs_positive_data(spec) and not info["strictly_positive"]:
-                _warn(f"{where}: skipping noise model {noise!r} on {dataset!r}: it needs strictly positive "
-                      "data and count data may contain zeros (set strictly_positive: true on the data set "
-                      "if it has no zeros)")
+                skipped.setdefault((ename, noise), set()).add(dataset)
                 continue
             ranks = set(exp.get("ranks", []))
             if exp.get("rank_offsets"):
@@ -186,6 +184,10 @@ def _build_fits():
                     continue
                 rows[key] = {"dataset": dataset, "split": split, "structure": structure, "noise": noise,
                              "rank": rank, "seed": seed, "experiment": ename, "settings": settings}
+    for (ename, noise), names in sorted(skipped.items()):
+        _warn(f"experiments.{ename}: noise model {noise!r} needs strictly positive data; not fitted to "
+              f"{', '.join(sorted(names))} (count data may contain zeros; set strictly_positive: true on a "
+              "data set without zeros to allow it)")
     if not rows:
         _fail("the experiments request no fits")
     return pd.DataFrame(list(rows.values()))
@@ -208,7 +210,7 @@ wildcard_constraints:
 
 
 def fit_dir(row):
-    return f"{FITS}/" + FIT_PATTERN.format(**row)
+    return f"{FITS}/{FIT_PATTERN.format(**row)}"
 
 
 def get_fit_paths(filename):
@@ -217,7 +219,7 @@ def get_fit_paths(filename):
 
 
 def get_fit_benchmarks():
-    return [f"{BENCH}/fit_model/" + FIT_PATTERN.format(**row) + ".tsv" for row in FITS_TABLE.to_dict("records")]
+    return [f"{BENCH}/fit_model/{FIT_PATTERN.format(**row)}.tsv" for row in FITS_TABLE.to_dict("records")]
 
 
 def get_data_benchmarks():

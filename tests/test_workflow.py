@@ -1,0 +1,175 @@
+"""End-to-end checks of the Snakemake workflow (lint, dry runs, a tiny real run, reruns, report, validation).
+
+Every run happens in a temporary directory with `-s <repo>/Snakefile --directory <tmp>`, so bundled data
+must be found relative to the workflow, never the working directory.
+"""
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+pytestmark = pytest.mark.workflow
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEFILE = REPO / "Snakefile"
+TEST_CONFIG = REPO / ".test" / "config.yaml"
+TABLES = ["scores.tsv", "consistency.tsv", "tweedie_profile.tsv", "nb_dispersion.tsv", "overhead.tsv",
+          "config_used.yaml"]
+PARAMETER_COLUMNS = ["dataset", "data_kind", "split", "structure", "noise", "noise_fitted", "rank", "seed",
+                     "n_restarts", "max_iter", "tol", "loglik", "bic", "aic", "n_params", "converged", "time_s",
+                     "train_mse", "test_mse", "test_divergence", "test_loglik", "cos_truth", "cos_cosmic",
+                     "cosmic_matches", "ari", "accuracy", "noise_power", "noise_phi", "noise_alpha",
+                     "slurm_job_id", "host", "bench_s", "bench_max_rss"]
+
+
+def snakemake(workdir, *args, configfile=TEST_CONFIG, check=True):
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--directory", str(workdir),
+           "--configfile", str(configfile), *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
+    return proc
+
+
+def job_counts(output):
+    """{rule: count} from the 'Job stats' block of a (dry) run."""
+    counts, inside = {}, False
+    for line in output.splitlines():
+        if line.startswith("Job stats"):
+            inside, counts = True, {}
+            continue
+        if inside:
+            parts = line.split()
+            if len(parts) == 2 and parts[1].isdigit():
+                if parts[0] == "total":
+                    inside = False
+                else:
+                    counts[parts[0]] = int(parts[1])
+    return counts
+
+
+def write_config(path, edit):
+    cfg = yaml.safe_load(TEST_CONFIG.read_text())
+    edit(cfg)
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return path
+
+
+@pytest.fixture(scope="module")
+def test_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("wf")
+    proc = snakemake(workdir, "--cores", "2")
+    return workdir, proc
+
+
+def test_lint(tmp_path):
+    proc = snakemake(tmp_path, "--lint", configfile=REPO / "config" / "config.yaml", check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("config", ["config/config.yaml", "config/paper.yaml"])
+def test_dry_run(tmp_path, config):
+    proc = snakemake(tmp_path, "-n", "--quiet", "rules", configfile=REPO / config)
+    counts = job_counts(proc.stdout + proc.stderr)
+    assert counts.get("fit_model", 0) > 0 and counts.get("aggregate_scores") == 1
+
+
+def test_outputs(test_run):
+    workdir, _ = test_run
+    for name in TABLES:
+        assert (workdir / "results" / "tables" / name).is_file(), name
+    for sim in ("X.tsv", "truth_H.tsv", "truth_W.tsv", "meta.json"):
+        assert (workdir / "results" / "data" / "sim_nb_sample_r1" / sim).is_file()
+    assert (workdir / "results" / "data" / "r8_tiny" / "labels.tsv").is_file()
+    fit = workdir / "results" / "fits" / "brca21" / "cv0" / "convex" / "gaussian" / "k2" / "s1"
+    for name in ("W.tsv", "H.tsv", "G.tsv", "trace.tsv", "summary.json", "score.tsv"):
+        assert (fit / name).is_file(), name
+    assert (workdir / "results" / "benchmarks" / "fit_model" / "brca21" / "cv0" / "convex" / "gaussian" / "k2"
+            / "s1.tsv").is_file()
+
+
+def test_tables_are_sane(test_run):
+    workdir, _ = test_run
+    scores = pd.read_csv(workdir / "results" / "tables" / "scores.tsv", sep="\t")
+    cfg = yaml.safe_load(TEST_CONFIG.read_text())
+    assert len(scores) == 11
+    missing = [c for c in PARAMETER_COLUMNS if c not in scores.columns]
+    assert not missing, missing
+    assert scores["loglik"].map(math.isfinite).all()
+    assert scores["bic"].map(math.isfinite).all()
+    assert set(scores["converged"].unique()) <= {True, False}
+    for col in ("cos_truth", "cos_cosmic", "accuracy"):
+        values = scores[col].dropna()
+        assert len(values) and values.between(0, 1 + 1e-9).all(), col
+    assert scores.loc[scores["dataset"] == "sim_nb_sample_r1", "cos_truth"].notna().all()
+    assert scores.loc[scores["split"] != "all", "test_mse"].notna().all()
+    assert scores.loc[scores["split"] == "all", "test_mse"].isna().all()
+    assert set(scores["structure"]) == set(cfg["structures"])
+    assert set(scores["noise"]) <= set(cfg["noise_models"])
+    assert scores.equals(scores.sort_values(["dataset"], kind="mergesort").reset_index(drop=True))
+    consistency = pd.read_csv(workdir / "results" / "tables" / "consistency.tsv", sep="\t")
+    assert len(consistency) == 3 and consistency["acs"].between(0, 1 + 1e-9).all()  # 3 structures x 1 pair
+    profile = pd.read_csv(workdir / "results" / "tables" / "tweedie_profile.tsv", sep="\t")
+    assert sorted(profile["power"].unique()) == [1.3, 1.7]
+    dispersion = pd.read_csv(workdir / "results" / "tables" / "nb_dispersion.tsv", sep="\t")
+    assert (dispersion["alpha"] > 0).all() and "(shared)" in set(dispersion["sample"])
+    overhead = pd.read_csv(workdir / "results" / "tables" / "overhead.tsv", sep="\t")
+    assert overhead.loc[0, "wall_s"] > 0 and overhead.loc[0, "fit_s"] > 0
+
+
+def test_rerun_does_nothing(test_run):
+    workdir, _ = test_run
+    proc = snakemake(workdir, "--cores", "2")
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_tables_are_deterministic(test_run, tmp_path):
+    """Re-running the aggregation gives byte-identical tables except timing columns."""
+    workdir, _ = test_run
+    before = {n: (workdir / "results" / "tables" / n).read_bytes() for n in
+              ("consistency.tsv", "tweedie_profile.tsv", "nb_dispersion.tsv")}
+    scores_before = pd.read_csv(workdir / "results" / "tables" / "scores.tsv", sep="\t")
+    snakemake(workdir, "--cores", "2", "--forcerun", "fit_model", "--until", "aggregate_scores")
+    for name, content in before.items():
+        assert (workdir / "results" / "tables" / name).read_bytes() == content, name
+    scores_after = pd.read_csv(workdir / "results" / "tables" / "scores.tsv", sep="\t")
+    timing = ["time_s", "bench_s", "bench_max_rss"]
+    pd.testing.assert_frame_equal(scores_before.drop(columns=timing), scores_after.drop(columns=timing))
+
+
+def test_changing_a_noise_parameter_reruns_only_dependent_fits(test_run, tmp_path):
+    workdir, _ = test_run
+
+    def edit(cfg):
+        cfg["noise_models"]["tweedie"]["powers"] = [1.3, 1.6]
+
+    changed = write_config(tmp_path / "changed.yaml", edit)
+    proc = snakemake(workdir, "-n", configfile=changed)
+    counts = job_counts(proc.stdout + proc.stderr)
+    assert counts.get("fit_model") == 1  # only brca21/all/nmf/tweedie/k2/s1
+    assert "results/fits/brca21/all/nmf/tweedie/k2/s1" in proc.stdout + proc.stderr
+    assert "simulate_data" not in counts and "prepare_dataset" not in counts
+
+
+def test_report(test_run):
+    workdir, _ = test_run
+    snakemake(workdir, "--report", "report.html")
+    assert (workdir / "report.html").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda cfg: cfg.update(experimentz=cfg.pop("experiments")), "experimentz"),
+    (lambda cfg: cfg["noise_models"].update(weird={"family": "lognormal"}), "lognormal"),
+    (lambda cfg: cfg["noise_models"].update(bad={"family": "poisson", "powers": [1.5]}), "do not apply"),
+    (lambda cfg: cfg["experiments"]["rank"].update(noise_models=["nb_sahred"]), "nb_sahred"),
+])
+def test_invalid_config_fails_before_any_job(tmp_path, edit, message):
+    bad = write_config(tmp_path / "bad.yaml", edit)
+    proc = snakemake(tmp_path / "wd", "--cores", "1", configfile=bad, check=False)
+    assert proc.returncode != 0
+    assert message in proc.stdout + proc.stderr
+    assert not (tmp_path / "wd" / "results").exists()
