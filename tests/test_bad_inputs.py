@@ -96,31 +96,22 @@ API_CASES = [
     pytest.param(lambda: nmfcore.fit(np.ones((3, 4, 4)), 1), ValueError, r"must be 2-D.*\(3, 4, 4\)",
                  r"samples x features", id="fit-3d"),
     pytest.param(lambda: nmfcore.fit(np.ones((1, 5)), 1), ValueError, r"\(1, 5\)", r"at least 2 samples",
-                 id="fit-single-sample",
-                 marks=xfail(strict=True, reason="_validation.check_matrix accepts 1 x m; check_rank then says "
-                             "'choose a smaller rank' although no rank is valid. Suggest in check_matrix: "
-                             "'X of shape (1, 5) is too small: NMF needs at least 2 samples and 2 features'")),
+                 id="fit-single-sample"),
     pytest.param(lambda: nmfcore.fit(np.vstack([X, np.zeros(8)]), 2), ValueError,
                  r"1 all-zero row\(s\) \(samples\), e.g. row 10", r"remove them first", id="fit-zero-row"),
     pytest.param(lambda: nmfcore.fit(np.hstack([X, np.zeros((10, 1))]), 2), ValueError,
                  r"1 all-zero column\(s\) \(features\), e.g. column 8", r"remove them first", id="fit-zero-column"),
     pytest.param(lambda: nmfcore.fit(X.astype(complex) + 1j, 2), ValueError, r"complex", r"real",
-                 id="fit-complex",
-                 marks=xfail(strict=True, reason="_validation.check_matrix accepts complex input and drops the "
-                             "imaginary part (numpy ComplexWarning only). Suggest: 'X must be real-valued, got "
-                             "dtype complex128; pass the real counts'")),
+                 id="fit-complex"),
     # --- the rank
     pytest.param(lambda: nmfcore.fit(X, 8), ValueError, r"1 <= rank < min\(n_samples, n_features\) = 8.*got 8",
                  r"choose a smaller rank", id="fit-rank-too-large"),
     pytest.param(lambda: nmfcore.fit(X, 50), ValueError, r"got 50", r"choose a smaller rank",
                  id="fit-rank-far-too-large"),
     pytest.param(lambda: nmfcore.fit(X, 0), ValueError, r"rank.*got 0", r"at least 1",
-                 id="fit-rank-zero",
-                 marks=xfail(strict=True, reason="_validation.check_rank says 'choose a smaller rank' for rank 0 "
-                             "(wrong fix). Suggest a separate branch: 'rank must be at least 1, got 0'")),
+                 id="fit-rank-zero"),
     pytest.param(lambda: nmfcore.fit(X, -2), ValueError, r"rank.*got -2", r"at least 1",
-                 id="fit-rank-negative",
-                 marks=xfail(strict=True, reason="_validation.check_rank: same as rank 0 ('choose a smaller rank')")),
+                 id="fit-rank-negative"),
     pytest.param(lambda: nmfcore.fit(X, 2.5), ValueError, r"rank must be an integer, got 2.5", r"integer",
                  id="fit-rank-float"),
     pytest.param(lambda: nmfcore.fit(X, "2"), ValueError, r"rank must be an integer, got '2'", r"integer",
@@ -173,11 +164,7 @@ API_CASES = [
                  r"must be 'shared' or 'sample'", id="make_noise-nb-bad-dispersion"),
     pytest.param(lambda: nmfcore.fit(X, 2, noise=nmfcore.NegativeBinomial(alpha=np.ones(3), estimate_alpha=False)),
                  ValueError, r"NB alpha has 3 values but X has 10 rows", r"rows \(samples\)",
-                 id="fit-nb-alpha-wrong-length",
-                 marks=xfail(strict=True, reason="NegativeBinomial._alpha_for raises the right message, but only "
-                             "inside the fitting driver (_fit_fixed, after the starts are drawn). Suggest checking "
-                             "len(alpha) == n_samples in fit() next to probe.check_data, e.g. in "
-                             "NegativeBinomial.check_data")),
+                 id="fit-nb-alpha-wrong-length"),
     pytest.param(lambda: nmfcore.make_noise("gaussian", phi=0), ValueError, r"phi must be positive and finite",
                  r"got 0", id="make_noise-gaussian-phi-0"),
     pytest.param(lambda: nmfcore.fit(_with(0.0), 2, noise="gamma"), ValueError,
@@ -203,23 +190,13 @@ API_CASES = [
     pytest.param(lambda: nmfcore.fit(X, 2, dtype="float16"), ValueError, r"got 'float16'",
                  r"must be 'float64' or 'float32'", id="fit-dtype-float16"),
     pytest.param(lambda: nmfcore.fit(X, 2, init={"W": np.ones((10, 2))}), ValueError,
-                 r"missing \['H'\]", r"needs \('W', 'H'\)", id="fit-init-missing-factor",
-                 marks=xfail(strict=True, reason="message is clear but raised inside _fit_fixed (the fitting "
-                             "driver); validate init in fit() before any work")),
+                 r"missing \['H'\]", r"needs \('W', 'H'\)", id="fit-init-missing-factor"),
     pytest.param(lambda: nmfcore.fit(X, 2, init={"W": np.ones((10, 3)), "H": np.ones((2, 8))}), ValueError,
-                 r"init\['W'\].*\(10, 3\)", r"\(10, 2\)", id="fit-init-wrong-shape",
-                 marks=xfail(strict=True, reason="fit._fit_fixed: raw numpy 'matmul: Input operand 1 has a "
-                             "mismatch in its core dimension'. Suggest in fit(): \"init['W'] must have shape "
-                             "(n_samples, rank) = (10, 2), got (10, 3)\"")),
+                 r"init\['W'\].*\(10, 3\)", r"\(10, 2\)", id="fit-init-wrong-shape"),
     pytest.param(lambda: nmfcore.fit(X, 2, init={"W": np.ones((10, 3)), "H": np.ones((3, 8))}, max_iter=5),
-                 ValueError, r"init.*rank", r"\(10, 2\)", id="fit-init-rank-mismatch",
-                 marks=xfail(strict=True, reason="fit(): init with 3 components and rank=2 is silently accepted "
-                             "(FitResult.rank = 2 but W has 3 columns, n_params/BIC wrong). Suggest the same "
-                             "shape check as fit-init-wrong-shape")),
+                 ValueError, r"init.*rank", r"\(10, 2\)", id="fit-init-rank-mismatch"),
     pytest.param(lambda: nmfcore.fit(X, 2, init={"W": -np.ones((10, 2)), "H": np.ones((2, 8))}, max_iter=5),
-                 ValueError, r"init\['W'\].*negative", r"non-negative", id="fit-init-negative",
-                 marks=xfail(strict=True, reason="fit(): a negative init is silently accepted (the MM floor "
-                             "clamps it). Suggest: \"init['W'] must be non-negative and finite\"")),
+                 ValueError, r"init\['W'\].*negative", r"non-negative", id="fit-init-negative"),
 ]
 
 
@@ -319,28 +296,16 @@ CLI_CASES = [
     pytest.param("dup_sample", [], r"dup_sample.tsv: duplicated sample label\(s\) \['s1'\]",
                  r"labels must be unique", id="duplicated-sample"),
     pytest.param("dup_feature", [], r"dup_feature.tsv: duplicated feature label\(s\) \['f0'\]",
-                 r"labels must be unique", id="duplicated-feature",
-                 marks=xfail(strict=True, reason="io.read_matrix: pandas renames a duplicated header label "
-                             "('f0' -> 'f0.1'), so the duplicate check never fires and the fit runs on the file. "
-                             "Suggest reading the header line itself (e.g. pd.read_csv(path, sep='\\t', header=None,"
-                             " nrows=1)) and raising \"{path}: duplicated feature label(s) ['f0']; labels must be "
-                             "unique\"")),
+                 r"labels must be unique", id="duplicated-feature"),
     pytest.param("zero_row", [], r"all-zero row\(s\) \(samples\), e.g. row 6", r"remove them first",
                  id="all-zero-row"),
     pytest.param("header_only", [], r"header_only.tsv holds no data \(shape \(0, 5\)\)",
                  r"expected samples x features", id="header-only"),
     pytest.param("empty", [], r"empty.tsv is empty", r"expected a header of feature labels and one row per sample",
                  id="empty-file"),
-    pytest.param("comma_separated", [], r"comma_separated.tsv", r"tab-separated", id="comma-separated",
-                 marks=xfail(strict=True, reason="io.read_matrix: a comma-separated file gives 'holds no data "
-                             "(shape (6, 0)); expected samples x features', which hides the cause. Suggest when "
-                             "there are no columns but the header holds ',' : \"{path}: no tab-separated columns "
-                             "(the file looks comma-separated); convert it to a TSV\"")),
+    pytest.param("comma_separated", [], r"comma_separated.tsv", r"tab-separated", id="comma-separated"),
     pytest.param("MISSING", [], r"input file .*nope.tsv does not exist", r"check the path", id="missing-file"),
-    pytest.param("DIRECTORY", [], r"is a directory|not a (regular )?file", r"TSV", id="input-is-a-directory",
-                 marks=xfail(strict=True, reason="io.read_matrix: a directory passes path.exists() and pandas "
-                             "raises IsADirectoryError (traceback, exit 1). Suggest `if not path.is_file()`: "
-                             "'input {path} is a directory, not a file; pass the TSV file'")),
+    pytest.param("DIRECTORY", [], r"is a directory|not a (regular )?file", r"TSV", id="input-is-a-directory"),
     pytest.param("good", ["--rank", "5"], r"1 <= rank < min\(n_samples, n_features\) = 5.*got 5",
                  r"choose a smaller rank", id="rank-too-large"),
     pytest.param("good", ["--rank", "2.5"], r"argument --rank: invalid int value: '2.5'", r"--rank RANK",
@@ -354,11 +319,7 @@ CLI_CASES = [
     pytest.param("good", ["--noise", "tweedie", "--powers", "1.2,0.5"], r"got 0.5", r"use p = 0",
                  id="tweedie-grid-with-0.5"),
     pytest.param("good", ["--noise", "tweedie", "--powers", "1.5,abc"], r"--powers.*'abc'", r"comma-separated",
-                 id="tweedie-grid-not-numbers",
-                 marks=xfail(strict=True, reason="__main__._noise_spec: float('abc') gives \"could not convert "
-                             "string to float: 'abc'\" without naming the option. Suggest an argparse type: "
-                             "\"argument --powers: expected comma-separated numbers such as 1.2,1.5,1.8, got "
-                             "'1.5,abc'\"")),
+                 id="tweedie-grid-not-numbers"),
     pytest.param("good", ["--noise", "nb", "--alpha", "0"], r"NB alpha must be a positive finite number.*got 0.0",
                  r"use a large value", id="nb-alpha-0"),
     pytest.param("good", ["--noise", "nb", "--alpha", "-2"], r"got -2.0", r"positive finite", id="nb-alpha-negative"),
@@ -368,11 +329,7 @@ CLI_CASES = [
                  r"use poisson, nb or tweedie", id="gamma-with-zeros"),
     pytest.param("good", ["--restarts", "0"], r"n_restarts must be an integer >= 1, got 0", r">= 1",
                  id="restarts-0"),
-    pytest.param("OUT_IS_FILE", [], r"--out .*exists", r"director", id="out-is-an-existing-file",
-                 marks=xfail(strict=True, reason="__main__.main: --out naming an existing file fails only after "
-                             "the fit, in io.write_result, with a FileExistsError traceback (exit 1). Suggest a "
-                             "check before reading/fitting: 'error: --out {out} exists and is not a directory; "
-                             "choose a directory path' (exit 2)")),
+    pytest.param("OUT_IS_FILE", [], r"--out .*exists", r"director", id="out-is-an-existing-file"),
 ]
 
 
