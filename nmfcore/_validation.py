@@ -44,7 +44,7 @@ def check_matrix(X, *, name="X", allow_zero_rows=False, allow_zero_cols=False, a
                          "remove or impute them before fitting")
     if (arr < 0).any():
         i, j = np.argwhere(arr < 0)[0]
-        raise ValueError(f"{name} contains {int((arr < 0).sum())} negative value(s), first {arr[i, j]!r} at "
+        raise ValueError(f"{name} contains {int((arr < 0).sum())} negative value(s), first {arr[i, j]:g} at "
                          f"row {i}, column {j}; NMF needs non-negative data (counts)")
     if not allow_zero_rows:
         zr = np.flatnonzero(arr.sum(axis=1) == 0)
