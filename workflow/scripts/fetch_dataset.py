@@ -9,6 +9,6 @@ logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(levelname)s
 import nmfcore.datasets as datasets  # noqa: E402
 
 # bundled copies are looked up next to this workflow, not next to wherever nmfcore was installed
-datasets.RESOURCES = Path(snakemake.params.bundled_dir)  # noqa: F821
-path = datasets.fetch(snakemake.wildcards.dataset, snakemake.output[0], mode=snakemake.params.mode)  # noqa: F821
+path = datasets.fetch(snakemake.wildcards.dataset, snakemake.output[0], mode=snakemake.params.mode,  # noqa: F821
+                      bundled_dir=Path(snakemake.params.bundled_dir))  # noqa: F821
 print(f"fetched {snakemake.wildcards.dataset} -> {path}", file=sys.stderr)  # noqa: F821
