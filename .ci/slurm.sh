@@ -28,6 +28,8 @@ ACCOUNTING=${SLURM_CI_ACCOUNTING:-none}
 MARK="# managed by nmfbench .ci/slurm.sh"
 DAEMONS=(munged mariadbd slurmdbd slurmctld slurmd)   # start order; `down` uses the reverse
 
+case "$ACCOUNTING" in none|slurmdbd) ;; *) echo "SLURM_CI_ACCOUNTING must be none or slurmdbd" >&2; exit 2 ;; esac
+
 log() { printf '[slurm.sh] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
@@ -91,7 +93,7 @@ wanted() { [ "$ACCOUNTING" = slurmdbd ] && echo munged mariadbd slurmdbd slurmct
 is_up() {
   local d
   for d in $(wanted); do alive "$d" || return 1; done
-  grep -q "^AccountingStorageType=accounting_storage/${ACCOUNTING}$" /etc/slurm/slurm.conf && node_ready
+  grep -qs "^AccountingStorageType=accounting_storage/${ACCOUNTING}$" /etc/slurm/slurm.conf && node_ready
 }
 
 # ---------------------------------------------------------------- install + configure
