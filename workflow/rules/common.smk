@@ -59,7 +59,11 @@ def _build_datasets():
                      "replicate": spec.get("replicate", 1) if spec["kind"] == "simulated" else 0,
                      "true_rank": len(classes) if classes else None,
                      "sim_noise": spec.get("sim_noise", "") if spec["kind"] == "simulated" else "",
-                     "strictly_positive": bool(spec.get("strictly_positive", False)), "has_truth": False})
+                     "strictly_positive": bool(spec.get("strictly_positive", False)), "has_truth": False,
+                     # ranks must stay below min(samples, features); known before reading the data
+                     # only for SBS96 catalogues (96 channels) and simulations (their n_samples)
+                     "rank_bound": 96 if spec["kind"] != "text" else None,
+                     "rank_bound_why": f"{spec['kind']} {name!r} has 96 channels" if spec["kind"] != "text" else ""})
     for scenario, sim in config.get("simulations", {}).items():
         noise = sim["noise"]
         if noise["family"] == "nb" and ("alpha" in noise) == ("alpha_range" in noise):
@@ -70,7 +74,9 @@ def _build_datasets():
         for rep in range(1, len(sim["replicate_seeds"]) + 1):
             rows.append({"dataset": f"sim_{scenario}_r{rep}", "kind": "simulated", "source": "", "scenario": scenario,
                          "replicate": rep, "true_rank": len(sim["signatures"]), "sim_noise": scenario,
-                         "strictly_positive": positive, "has_truth": True})
+                         "strictly_positive": positive, "has_truth": True,
+                         "rank_bound": min(sim["n_samples"], 96),
+                         "rank_bound_why": f"simulation {scenario!r} has {sim['n_samples']} samples x 96 channels"})
     return pd.DataFrame(rows).set_index("dataset", drop=False)
 
 
@@ -172,6 +178,11 @@ def _build_fits():
                     _fail(f"{where}: rank_offsets need a known true rank, which {dataset!r} lacks "
                           "(simulations and text data sets with `classes` have one)")
                 ranks |= {int(info["true_rank"]) + o for o in exp["rank_offsets"]}
+            bound = info["rank_bound"]
+            too_big = sorted(r for r in ranks if not pd.isna(bound) and r >= bound)
+            if too_big:
+                _fail(f"{where}: rank {too_big[0]} on {dataset!r} is not below min(n_samples, n_features) = "
+                      f"{int(bound)} ({info['rank_bound_why']}); lower the rank")
             for rank in sorted(r for r in ranks if r >= 1):
                 key = (dataset, split, structure, noise, rank, seed)
                 settings = _fit_settings(structure, exp)

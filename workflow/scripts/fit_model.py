@@ -36,7 +36,11 @@ else:
     train_rows = np.sort(order[n_test:])
     train, test = X.iloc[train_rows], X.iloc[test_rows]
 # samples left empty (e.g. text documents) cannot be fitted by the multiplicative updates
-train = train[train.sum(axis=1) > 0]
+empty = train.sum(axis=1) == 0
+if empty.any():
+    warnings.warn(f"dropping {int(empty.sum())} all-zero training sample(s) {list(train.index[empty][:5])}: "
+                  "they carry no information for the fit")
+    train = train[~empty]
 
 fit_kwargs = {k: settings[k] for k in ("n_restarts", "pre_iter", "max_iter", "tol", "check_every", "nb_rounds")}
 if wc.structure == "autoencoder":
