@@ -50,7 +50,9 @@ def project(g, A, F, B):
         else:  # convex: F @ X @ X.T without forming the n x n Gram matrix
             right = (F @ B) @ B.T
         return right if A is None else (_t(A) @ A) @ right
-    out = g if A is None else _t(A) @ g
+    # a contiguous copy of A.T (n x k, cheap) makes the big product much faster than the
+    # transposed view for which numpy's matmul does not pick the fast BLAS path
+    out = g if A is None else np.ascontiguousarray(_t(A)) @ g
     if B is not None:
         out = out @ (_t(B) if B.ndim == 3 else B.T)
     return out
@@ -90,8 +92,15 @@ class Structure:
 
     # -- generic steps built on the kernel --------------------------------
     def mm_step(self, X, f, noise, mu):
-        """One MM iteration (every factor once); returns the new mean."""
+        """One MM iteration (every factor once); returns the new mean (``None`` if the
+        noise model's updates do not use it, e.g. Gaussian)."""
         gamma = noise.gamma
+        if not noise.needs_mean:  # Gaussian: X and Gram matrices suffice, the mean is never formed
+            for name, A, B in self.terms(X, f):
+                F = f[name]
+                mm_update(F, project(X, A, F, B), project(MEAN, A, F, B), gamma)
+                self._refresh(X, f, name)
+            return None
         for name, A, B in self.terms(X, f):
             neg, pos = noise.grad_split(X, mu, overwrite=True)  # mu's memory is reused
             F = f[name]

@@ -50,6 +50,10 @@ class FitResult:
     restarts: list = field(default_factory=list)
     nuisance_path: list = field(default_factory=list)
     solver: str = "mm"
+    #: wall seconds: ``total_s``; ``iterate_s`` inside the update loops (``iterations`` batch
+    #: iterations run, pre-runs and nuisance rounds included); the rest is set-up, nuisance
+    #: estimation and likelihood evaluation
+    timings: dict = field(default_factory=dict)
 
     @property
     def deviance(self) -> float:
@@ -75,6 +79,7 @@ class FitResult:
             "n_features": self.n_features, "loglik": self.loglik, "divergence": self.divergence,
             "deviance": self.deviance, "n_params": self.n_params, "bic": self.bic, "aic": self.aic,
             "n_iter": self.n_iter, "converged": self.converged, "time_s": self.time_s,
+            "iterate_s": self.timings.get("iterate_s", float("nan")),
             "n_restarts": max(len(self.restarts), 1),
         }
         row.update({f"noise_{k}": v for k, v in self.noise.params.items()})
@@ -126,12 +131,13 @@ def _adam_step(X, structure, noise, state, mu, lr, scale, b1=0.9, b2=0.999, eps=
     return structure.mean(X, state)
 
 
-def _iterate(X, structure, noise, state, *, max_iter, tol, check_every, solver, lr, check):
+def _iterate(X, structure, noise, state, *, max_iter, tol, check_every, solver, lr, check, timer=None):
     """Run restarts (leading axis of every array in ``state``) to convergence.
 
     Converged restarts leave the batch at each check (compaction), so the batch
     shrinks as restarts finish. Returns the final state and per-restart info.
     """
+    t_start = time.perf_counter()
     r = state[structure.factor_names[0]].shape[0]
     n, m = X.shape
     scale = 2.0 / (n * m)  # autoencoder loss = mean unit deviance (= MSE for Gaussian)
@@ -151,6 +157,8 @@ def _iterate(X, structure, noise, state, *, max_iter, tol, check_every, solver, 
             else:
                 mu = _adam_step(X, structure, noise, state, mu, lr, scale)
         it += steps
+        if mu is None:  # the updates did not need the mean (Gaussian): form it for the check only
+            mu = structure.mean(X, state)
         new = _batch_divergence(noise, X, mu)
         rel = np.abs(obj - new) / np.maximum(np.abs(new), 1e-300)
         for j, a in enumerate(active):
@@ -168,13 +176,16 @@ def _iterate(X, structure, noise, state, *, max_iter, tol, check_every, solver, 
                     final[k][active[finished]] = v[finished]
             keep = ~finished
             state = _slice(state, keep)
-            mu, new, active = mu[keep], new[keep], active[keep]
+            mu, new, active = (None if mu is None else mu[keep]), new[keep], active[keep]
         obj = new
+    if timer is not None:
+        timer["iterate_s"] = timer.get("iterate_s", 0.0) + time.perf_counter() - t_start
+        timer["iterations"] = timer.get("iterations", 0) + int(n_iter.max(initial=0))
     return final, n_iter, converged, traces
 
 
 def _fit_fixed(X, structure_name, noise, rank, *, n_restarts, rng, init, max_iter, tol,
-               check_every, pre_iter, solver, lr, ae_constraint, ae_init, dtype):
+               check_every, pre_iter, solver, lr, ae_constraint, ae_init, dtype, timer):
     """Fit with fixed nuisance parameters: restarts, optional pre-runs, best by divergence."""
     structure = STRUCTURES[structure_name]
     X64, X = X, X.astype(dtype, copy=False)
@@ -195,20 +206,23 @@ def _fit_fixed(X, structure_name, noise, rank, *, n_restarts, rng, init, max_ite
     restarts = []
     if pre_iter and state[structure.factor_names[0]].shape[0] > 1:
         state, _, _, pre_traces = _iterate(X, structure, noise, state, max_iter=pre_iter, tol=0.0,
-                                           check_every=pre_iter, solver=solver, lr=lr, check=False)
+                                           check_every=pre_iter, solver=solver, lr=lr, check=False,
+                                           timer=timer)
         pre_obj = np.array([t[-1][1] for t in pre_traces])
         best = int(np.argmin(pre_obj))
         restarts = [{"restart": i, "pre_divergence": float(o)} for i, o in enumerate(pre_obj)]
         state = _slice(state, np.array([best]))
         final, n_iter, conv, traces = _iterate(X, structure, noise, state, max_iter=max_iter, tol=tol,
-                                               check_every=check_every, solver=solver, lr=lr, check=True)
+                                               check_every=check_every, solver=solver, lr=lr, check=True,
+                                               timer=timer)
         n_iter = n_iter + pre_iter
         traces = [pre_traces[best] + [(i + pre_iter, o) for i, o in traces[0][1:]]]
         restarts[best].update(divergence=traces[0][-1][1], n_iter=int(n_iter[0]), converged=bool(conv[0]))
         idx = 0
     else:
         final, n_iter, conv, traces = _iterate(X, structure, noise, state, max_iter=max_iter, tol=tol,
-                                               check_every=check_every, solver=solver, lr=lr, check=True)
+                                               check_every=check_every, solver=solver, lr=lr, check=True,
+                                               timer=timer)
         objs = np.array([t[-1][1] for t in traces])
         idx = int(np.argmin(objs))
         restarts = [{"restart": i, "divergence": float(o), "n_iter": int(n_iter[i]),
@@ -323,7 +337,7 @@ def fit(X, rank, *, noise="poisson", structure="nmf", n_restarts=1, max_iter=10_
 
     opts = dict(n_restarts=n_restarts, init=init, max_iter=max_iter, tol=tol, check_every=check_every,
                 pre_iter=pre_iter, solver=solver, lr=lr, ae_constraint=ae_constraint, ae_init=ae_init,
-                dtype=dtype)
+                dtype=dtype, timer={})
 
     def run(model, **over):
         rng.bit_generator.state = state0
@@ -386,7 +400,9 @@ def fit(X, rank, *, noise="poisson", structure="nmf", n_restarts=1, max_iter=10_
         G = G / s[:, None]
     ll = model.loglik(X, mu)
     n_params = STRUCTURES[structure].n_params(n, m, rank) + model.n_nuisance(n) + extra_params
+    timings = dict(opts["timer"], total_s=time.perf_counter() - t0)
     return FitResult(W=W, H=H, G=G, structure=structure, noise=model, rank=rank, loglik=float(ll),
                      divergence=model.divergence(X, mu), n_params=int(n_params), n_iter=int(it),
                      converged=bool(conv), trace=trace, seed=seed, time_s=time.perf_counter() - t0,
-                     n_samples=n, n_features=m, restarts=restarts, nuisance_path=path, solver=solver)
+                     n_samples=n, n_features=m, restarts=restarts, nuisance_path=path, solver=solver,
+                     timings=timings)

@@ -77,6 +77,11 @@ class NoiseModel:
     #: whether the data must be strictly positive (Gamma, Tweedie p >= 2)
     needs_positive: ClassVar[bool] = False
 
+    @property
+    def needs_mean(self) -> bool:
+        """Whether the MM updates need the mean (False only when ``grad_split`` is (X, MEAN))."""
+        return True
+
     # -- interface --------------------------------------------------------
     @property
     def gamma(self) -> float:
@@ -177,6 +182,10 @@ class Tweedie(NoiseModel):
         return f"{self.name}_p{self.power:g}"
 
     @property
+    def needs_mean(self) -> bool:
+        return self.power != 0
+
+    @property
     def gamma(self) -> float:
         return mm_exponent(self.power)
 
@@ -207,7 +216,9 @@ class Tweedie(NoiseModel):
             return np.divide(X, mu, out=mu if overwrite else None), ONES
         if p == 2:
             inv = np.reciprocal(mu, out=mu if overwrite else None)
-            return X * inv * inv, inv
+            neg = X * inv
+            neg *= inv
+            return neg, inv
         mp = np.power(mu, -p)
         pos = np.multiply(mu, mp, out=mu if overwrite else None)
         return np.multiply(X, mp, out=mp), pos
