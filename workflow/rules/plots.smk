@@ -9,6 +9,20 @@
 include: "plots_helpers.smk"
 
 
+# Figures and the results document are light and read only the aggregated tables: run them in the
+# submitting Snakemake process instead of as cluster jobs.
+localrules:
+    plot_rank_selection,
+    plot_tweedie_profile,
+    plot_nb_dispersion,
+    plot_misspecification,
+    plot_text_recovery,
+    plot_paper2,
+    plot_signatures,
+    plot_overhead,
+    make_results_doc,
+
+
 rule plot_rank_selection:
     input:
         scores=f"{TABLES}/scores.tsv",
