@@ -189,14 +189,9 @@ def _fit_fixed(X, structure_name, noise, rank, *, n_restarts, rng, init, max_ite
     """Fit with fixed nuisance parameters: restarts, optional pre-runs, best by divergence."""
     structure = STRUCTURES[structure_name]
     X64, X = X, X.astype(dtype, copy=False)
-    if init is not None:
-        state = {k: np.array(v, dtype=float, copy=True)[None] for k, v in init.items()
-                 if k in structure.factor_names}
-        missing = set(structure.factor_names) - set(state)
-        if missing:
-            raise ValueError(f"init for structure {structure_name!r} needs {structure.factor_names}, "
-                             f"missing {sorted(missing)}")
-        structure._refresh(X, state, structure.factor_names[-1])
+    if init is not None:  # validated by fit() (user starts) or an earlier fit (NB warm starts)
+        state = {k: np.array(init[k], dtype=float, copy=True)[None] for k in structure.factor_names}
+        structure._refresh(X64, state, structure.factor_names[-1])
     else:
         state = structure.init(X64, rank, n_restarts, rng, scale=(ae_init != "uniform"))
     # starts are drawn in float64 so that a seed gives the same start in every precision
