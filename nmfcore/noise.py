@@ -271,8 +271,12 @@ class Tweedie(NoiseModel):
             return -float(np.sum(tweedie_logpdf(X, mu, float(np.exp(logphi)), self.power)))
 
         lo, hi = np.log(phi0) - 4.0, np.log(phi0) + 4.0
-        res = optimize.minimize_scalar(nll, bounds=(lo, hi), method="bounded",
-                                       options={"xatol": 1e-6})
+        for _ in range(10):  # widen the bracket until the optimum is inside it
+            res = optimize.minimize_scalar(nll, bounds=(lo, hi), method="bounded",
+                                           options={"xatol": 1e-6})
+            if res.x - lo > 1e-3 and hi - res.x > 1e-3:
+                break
+            lo, hi = (lo - 8.0, lo + 0.5) if res.x - lo <= 1e-3 else (hi - 0.5, hi + 8.0)
         return replace(self, phi=float(np.exp(res.x)))
 
 
