@@ -10,7 +10,11 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# A config given with --configfile REPLACES the default one (Snakemake would otherwise merge the two,
+# so the default experiments would run next to, or clash with, those of config/paper.yaml).
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
 
 
 report: "workflow/report/workflow.rst"

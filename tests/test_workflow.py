@@ -78,6 +78,16 @@ def test_dry_run(tmp_path, config):
     assert counts.get("fit_model", 0) > 0 and counts.get("aggregate_scores") == 1
 
 
+def test_configfile_replaces_the_default_config(tmp_path):
+    """Run from the repository root, where config/config.yaml exists: --configfile must replace it,
+    not merge with it (Snakemake's default), so the test config plans exactly its own jobs."""
+    from_root = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--quiet", "rules", "--configfile",
+                                str(TEST_CONFIG)], capture_output=True, text=True, cwd=REPO)
+    elsewhere = snakemake(tmp_path, "-n", "--quiet", "rules")
+    assert from_root.returncode == 0, from_root.stderr[-3000:]
+    assert job_counts(from_root.stdout + from_root.stderr) == job_counts(elsewhere.stdout + elsewhere.stderr)
+
+
 def test_outputs(test_run):
     workdir, _ = test_run
     for name in TABLES:
