@@ -43,7 +43,7 @@ SCORES = Path("results/tables/scores.tsv")
 # a whole Snakemake run must end within this many seconds
 RUN_TIMEOUT = int(os.environ.get("NMFBENCH_TEST_TIMEOUT", "1800"))
 # columns that legitimately differ between runs of the same config
-VOLATILE_COLUMNS = {"time_s", "wall_s", "slurm_job_id", "host"}
+VOLATILE_COLUMNS = {"time_s", "iterate_s", "wall_s", "slurm_job_id", "host"}
 VOLATILE_PREFIX = "bench_"
 SUBMITTED = re.compile(r"submitted with SLURM jobid (\d+) \(log: (\S+?)\)")
 PROGRESS = re.compile(r"(\d+) of (\d+) steps")
