@@ -26,6 +26,18 @@ def _t(a):
     return np.swapaxes(a, -1, -2)
 
 
+def _mm(a, b, out=None):
+    """``np.matmul``; a batch of one goes through the 2-D BLAS path, which numpy's stacked
+    matmul does not take (about 1.5x slower on large matrices)."""
+    if a.ndim == 3 and a.shape[0] == 1 and (b.ndim == 2 or b.shape[0] == 1):
+        r = np.matmul(a[0], b if b.ndim == 2 else b[0], out=None if out is None else out[0])
+        return r[None] if out is None else out
+    if a.ndim == 2 and b.ndim == 3 and b.shape[0] == 1:
+        r = np.matmul(a, b[0], out=None if out is None else out[0])
+        return r[None] if out is None else out
+    return np.matmul(a, b, out=out)
+
+
 def project(g, A, F, B):
     """``A.T @ g @ B.T`` for ``mu = A @ F @ B``; ``A``/``B`` ``None`` mean identity.
 
@@ -48,13 +60,13 @@ def project(g, A, F, B):
         if B.ndim == 3:
             right = F @ (B @ _t(B))
         else:  # convex: F @ X @ X.T without forming the n x n Gram matrix
-            right = (F @ B) @ B.T
+            right = _mm(_mm(F, B), B.T)
         return right if A is None else (_t(A) @ A) @ right
     # a contiguous copy of A.T (n x k, cheap) makes the big product much faster than the
     # transposed view for which numpy's matmul does not pick the fast BLAS path
-    out = g if A is None else np.ascontiguousarray(_t(A)) @ g
+    out = g if A is None else _mm(np.ascontiguousarray(_t(A)), g)
     if B is not None:
-        out = out @ (_t(B) if B.ndim == 3 else B.T)
+        out = _mm(out, _t(B) if B.ndim == 3 else B.T)
     return out
 
 
@@ -139,7 +151,7 @@ class Traditional(Structure):
         return f
 
     def mean(self, X, f, out=None):
-        return np.matmul(f["W"], f["H"], out=out)
+        return _mm(f["W"], f["H"], out=out)
 
     def features(self, X, f):
         return f["H"]
@@ -171,10 +183,10 @@ class Convex(Structure):
 
     def _refresh(self, X, f, name):
         if name == "G":
-            f["H"] = f["G"] @ X
+            f["H"] = _mm(f["G"], X)
 
     def mean(self, X, f, out=None):
-        return np.matmul(f["W"], f["H"], out=out)
+        return _mm(f["W"], f["H"], out=out)
 
     def features(self, X, f):
         return f["H"]
