@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from . import _validation as V
-from ._kernels import STRUCTURES, FLOOR
+from ._kernels import STRUCTURES
 from .noise import NegativeBinomial, NoiseModel, Poisson, Tweedie, make_noise
 
 __all__ = ["fit", "FitResult"]

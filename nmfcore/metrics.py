@@ -107,13 +107,14 @@ def refit_weights(X, H, noise="gaussian", *, max_iter=5000, tol=1e-10, random_st
     W *= (X.sum(axis=1) / H.sum())[None, :, None] + FLOOR  # rough scale
     Hb = H[None]
     mu = W @ Hb
-    old = model.divergence(X, mu[0])
+    divergence = model.divergence_fn(X)  # data-only terms computed once
+    old = float(divergence(mu)[0])
     for it in range(max_iter):
         neg, pos = model.grad_split(X, mu)
         mm_update(W, project(neg, None, W, Hb), project(pos, None, W, Hb), model.gamma)
         mu = W @ Hb
         if it % 10 == 9:
-            new = model.divergence(X, mu[0])
+            new = float(divergence(mu)[0])
             if abs(old - new) <= tol * abs(new):
                 break
             old = new
