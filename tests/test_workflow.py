@@ -81,9 +81,10 @@ def test_dry_run(tmp_path, config):
 def test_configfile_replaces_the_default_config(tmp_path):
     """Run from the repository root, where config/config.yaml exists: --configfile must replace it,
     not merge with it (Snakemake's default), so the test config plans exactly its own jobs."""
-    from_root = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--quiet", "rules", "--configfile",
-                                str(TEST_CONFIG)], capture_output=True, text=True, cwd=REPO)
-    elsewhere = snakemake(tmp_path, "-n", "--quiet", "rules")
+    # --forceall: count every job of the config, whatever results/ the checkout already holds
+    from_root = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--forceall", "--quiet", "rules",
+                                "--configfile", str(TEST_CONFIG)], capture_output=True, text=True, cwd=REPO)
+    elsewhere = snakemake(tmp_path, "-n", "--forceall", "--quiet", "rules")
     assert from_root.returncode == 0, from_root.stderr[-3000:]
     assert job_counts(from_root.stdout + from_root.stderr) == job_counts(elsewhere.stdout + elsewhere.stderr)
 
