@@ -71,8 +71,11 @@ def project(g, A, F, B):
 
 
 def mm_update(F, num, den, gamma):
-    """In-place multiplicative update ``F *= (num / den) ** gamma`` with a floor."""
-    ratio = np.divide(num, den)
+    """In-place multiplicative update ``F *= (num / den) ** gamma`` with a floor.
+
+    ``num`` is a scratch array (every :func:`project` result is freshly computed) and is
+    overwritten with the ratio; no other temporary is made."""
+    ratio = np.divide(num, den, out=num)
     if gamma != 1.0:
         np.power(ratio, gamma, out=ratio)
     F *= ratio
