@@ -48,7 +48,8 @@ def project(g, A, F, B):
     ``(n, m)`` (convex NMF). The result broadcasts to ``F``'s shape.
     """
     if g is ONES:
-        a = None if A is None else A.sum(axis=-2)[..., :, None]  # (r, k, 1)
+        # column sums of A as a vector-matrix product: ~4x faster than A.sum(axis=-2) on a batch
+        a = None if A is None else (np.ones(A.shape[-2], dtype=A.dtype) @ A)[..., :, None]  # (r, k, 1)
         if B is None:
             return a
         b = B.sum(axis=-1)  # (r, k) for a factor, (n,) for the data
@@ -62,9 +63,12 @@ def project(g, A, F, B):
         else:  # convex: F @ X @ X.T without forming the n x n Gram matrix
             right = _mm(_mm(F, B), B.T)
         return right if A is None else (_t(A) @ A) @ right
-    # a contiguous copy of A.T (n x k, cheap) makes the big product much faster than the
-    # transposed view for which numpy's matmul does not pick the fast BLAS path
-    out = g if A is None else _mm(np.ascontiguousarray(_t(A)), g)
+    if A is None:
+        out = g
+    elif A.shape[0] == 1:  # one restart (2-D BLAS): (g.T @ A).T is ~1.4x faster than A.T @ g
+        out = _t(_mm(_t(g), A))
+    else:  # a batch: a contiguous copy of A.T (cheap) beats both transposed views
+        out = _mm(np.ascontiguousarray(_t(A)), g)
     if B is not None:
         out = _mm(out, _t(B) if B.ndim == 3 else B.T)
     return out
@@ -106,9 +110,12 @@ class Structure:
         raise NotImplementedError
 
     # -- generic steps built on the kernel --------------------------------
-    def mm_step(self, X, f, noise, mu):
+    def mm_step(self, X, f, noise, mu, Xe=None):
         """One MM iteration (every factor once); returns the new mean (``None`` if the
-        noise model's updates do not use it, e.g. Gaussian)."""
+        noise model's updates do not use it, e.g. Gaussian). ``Xe``: ``X`` for the elementwise
+        gradient terms, optionally a contiguous copy broadcast to the restart batch (numpy's
+        ufuncs are ~30 % slower on a stride-0 broadcast operand)."""
+        Xe = X if Xe is None else Xe
         gamma = noise.gamma
         if not noise.needs_mean:  # Gaussian: X and Gram matrices suffice, the mean is never formed
             for name, A, B in self.terms(X, f):
@@ -117,7 +124,7 @@ class Structure:
                 self._refresh(X, f, name)
             return None
         for name, A, B in self.terms(X, f):
-            neg, pos = noise.grad_split(X, mu, overwrite=True)  # mu's memory is reused
+            neg, pos = noise.grad_split(Xe, mu, overwrite=True)  # mu's memory is reused
             F = f[name]
             mm_update(F, project(neg, A, F, B), project(pos, A, F, B), gamma)
             self._refresh(X, f, name)

@@ -127,6 +127,10 @@ def _adam_step(X, structure, noise, state, mu, lr, scale, b1=0.9, b2=0.999, eps=
     return structure.mean(X, state)
 
 
+#: largest batch (bytes of the mean) for which X is broadcast to the batch once (see mm_step)
+_XE_BYTES = 8 << 20
+
+
 def _iterate(X, structure, noise, state, *, max_iter, tol, check_every, solver, lr, check, timer=None):
     """Run restarts (leading axis of every array in ``state``) to convergence.
 
@@ -139,6 +143,8 @@ def _iterate(X, structure, noise, state, *, max_iter, tol, check_every, solver, 
     scale = 2.0 / (n * m)  # autoencoder loss = mean unit deviance (= MSE for Gaussian)
     divergence = noise.divergence_fn(X)  # data-only terms computed once per run
     mu = structure.mean(X, state)
+    # small batches: X broadcast to the batch once, for the elementwise MM terms (see mm_step)
+    Xe = np.ascontiguousarray(np.broadcast_to(X, mu.shape)) if 1 < r and mu.nbytes <= _XE_BYTES else None
     obj = divergence(mu)
     traces = [[(0, float(o))] for o in obj]
     n_iter = np.zeros(r, dtype=int)
@@ -150,7 +156,7 @@ def _iterate(X, structure, noise, state, *, max_iter, tol, check_every, solver, 
         steps = min(check_every, max_iter - it)
         for _ in range(steps):
             if solver == "mm":
-                mu = structure.mm_step(X, state, noise, mu)
+                mu = structure.mm_step(X, state, noise, mu, Xe)
             else:
                 mu = _adam_step(X, structure, noise, state, mu, lr, scale)
         it += steps
@@ -174,6 +180,8 @@ def _iterate(X, structure, noise, state, *, max_iter, tol, check_every, solver, 
             keep = ~finished
             state = _slice(state, keep)
             mu, new, active = (None if mu is None else mu[keep]), new[keep], active[keep]
+            if Xe is not None:
+                Xe = Xe[: active.size] if active.size > 1 else None
         obj = new
     if timer is not None:
         timer["iterate_s"] = timer.get("iterate_s", 0.0) + time.perf_counter() - t_start
