@@ -69,9 +69,13 @@ def project(g, A, F, B):
         out = _t(_mm(_t(g), A))
     else:  # a batch: a contiguous copy of A.T (cheap) beats both transposed views
         out = _mm(np.ascontiguousarray(_t(A)), g)
-    if B is not None:
-        out = _mm(out, _t(B) if B.ndim == 3 else B.T)
-    return out
+    if B is None:
+        return out
+    if B.ndim == 2:  # the data (convex NMF)
+        return _mm(out, B.T)
+    if B.shape[0] > 1 and out.shape[0] > 1:  # a batch: (B @ out.T).T is ~10 % faster than out @ B.T
+        return _t(_mm(B, _t(out)))
+    return _mm(out, _t(B))
 
 
 def mm_update(F, num, den, gamma):
