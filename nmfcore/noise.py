@@ -552,61 +552,71 @@ def nb_alpha_mle(X, mu, *, per_sample: bool = False, start=None, max_iter: int =
     """Maximum-likelihood NB size ``alpha`` given the fitted mean ``mu``.
 
     Newton's method on ``log(alpha)`` with step halving, so every accepted step
-    increases the NB log-likelihood; one shared value or one per row. Rows whose
+    increases the NB log-likelihood; one shared value or one per row. Each row (or
+    the shared value) stops when its Newton step, or its halved step, falls below
+    ``tol`` in ``log(alpha)``; only rows still moving are evaluated. Rows whose
     likelihood keeps increasing towards the Poisson limit end at ``alpha_max``.
     """
     X = np.asarray(X, dtype=float)
     mu = np.asarray(mu, dtype=float)
-    axis = 1 if per_sample else None
+    # groups sharing one alpha: the rows (per sample) or all entries (shared)
+    Xg, mg = (X, mu) if per_sample else (X.reshape(1, -1), mu.reshape(1, -1))
+    n = Xg.shape[0]
+    every = np.arange(n)
 
-    def ll(a):
-        ac = a[:, None] if per_sample else a
-        e = (special.gammaln(X + ac) - special.gammaln(ac) + ac * np.log(ac / (ac + mu))
-             + special.xlogy(X, mu / (ac + mu)))
-        return e.sum(axis=axis)
+    def take(rows):
+        return (Xg, mg) if rows.size == n else (Xg[rows], mg[rows])
 
-    def derivs(a):
-        ac = a[:, None] if per_sample else a
-        g = (special.digamma(X + ac) - special.digamma(ac) + np.log(ac / (ac + mu))
-             + 1 - (ac + X) / (ac + mu))
-        h = (special.polygamma(1, X + ac) - special.polygamma(1, ac) + 1 / ac
-             - 2 / (ac + mu) + (ac + X) / (ac + mu) ** 2)
-        return g.sum(axis=axis), h.sum(axis=axis)
+    def ll(a, rows):
+        x, m = take(rows)
+        ac = a[:, None]
+        e = (special.gammaln(x + ac) - special.gammaln(ac) + ac * np.log(ac / (ac + m))
+             + special.xlogy(x, m / (ac + m)))
+        return e.sum(axis=1)
 
-    n = X.shape[0] if per_sample else 1
+    def derivs(a, rows):
+        x, m = take(rows)
+        ac = a[:, None]
+        g = (special.digamma(x + ac) - special.digamma(ac) + np.log(ac / (ac + m))
+             + 1 - (ac + x) / (ac + m))
+        h = (special.polygamma(1, x + ac) - special.polygamma(1, ac) + 1 / ac
+             - 2 / (ac + m) + (ac + x) / (ac + m) ** 2)
+        return g.sum(axis=1), h.sum(axis=1)
+
     if start is not None and np.size(start) in (1, n):
         a = np.broadcast_to(np.asarray(start, dtype=float).ravel(), (n,)).copy()
     else:
         # method-of-moments start: Var(x) - mu = mu^2 / alpha
-        excess = ((X - mu) ** 2 - mu).sum(axis=axis)
-        a = np.atleast_1d(np.where(excess > 0, (mu ** 2).sum(axis=axis) / np.maximum(excess, _TINY), 1e3))
+        excess = ((Xg - mg) ** 2 - mg).sum(axis=1)
+        a = np.where(excess > 0, (mg ** 2).sum(axis=1) / np.maximum(excess, _TINY), 1e3)
     a = np.clip(a, 1e-6, alpha_max)
-    if not per_sample:
-        a = a[:1]
-    cur = np.atleast_1d(ll(a if per_sample else a[0]))
+    cur = ll(a, every)
+    active = np.ones(n, dtype=bool)
     for _ in range(max_iter):
-        g, h = derivs(a if per_sample else a[0])
-        g, h = np.atleast_1d(g), np.atleast_1d(h)
+        rows = np.nonzero(active)[0]
+        ar = a[rows]
+        g, h = derivs(ar, rows)
         # Newton on t = log(alpha): dl/dt = a g, d2l/dt2 = a^2 h + a g
-        gt, ht = a * g, a * a * h + a * g
-        step = np.where(ht < 0, -gt / ht, np.sign(gt) * 1.0)
-        step = np.clip(step, -5, 5)
-        new_a = a.copy()
-        accepted = np.zeros_like(a, dtype=bool)
-        t = np.ones_like(a)
+        gt, ht = ar * g, ar * ar * h + ar * g
+        step = np.clip(np.where(ht < 0, -gt / ht, np.sign(gt) * 1.0), -5, 5)
+        new_a, new_val = ar.copy(), cur[rows]
+        t = np.ones_like(ar)
+        pending = np.abs(step) >= tol
         for _half in range(30):
-            trial = np.clip(a * np.exp(t * step), 1e-8, alpha_max)
-            val = np.atleast_1d(ll(trial if per_sample else trial[0]))
-            ok = (val >= cur) & ~accepted
-            new_a[ok] = trial[ok]
-            accepted |= ok
-            if accepted.all():
+            idx = np.nonzero(pending)[0]
+            if idx.size == 0:
                 break
-            t = np.where(accepted, t, t / 2)
-        newval = np.atleast_1d(ll(new_a if per_sample else new_a[0]))
-        change = np.max(np.abs(np.log(new_a) - np.log(a)))
-        a, cur = new_a, newval
-        if change < tol:
+            trial = np.clip(ar[idx] * np.exp(t[idx] * step[idx]), 1e-8, alpha_max)
+            val = ll(trial, rows[idx])
+            ok = val >= new_val[idx]
+            new_a[idx[ok]], new_val[idx[ok]] = trial[ok], val[ok]
+            pending[idx[ok]] = False
+            t[idx[~ok]] /= 2
+            pending &= np.abs(t * step) >= tol  # no gain down to a step below tol: at the optimum
+        change = np.abs(np.log(new_a) - np.log(ar))
+        a[rows], cur[rows] = new_a, new_val
+        active[rows] = change >= tol
+        if not active.any():
             break
     return float(a[0]) if not per_sample else a
 
