@@ -1,15 +1,15 @@
 """The workflow on a real SLURM scheduler, and its recovery from failures.
 
 1. ``test_slurm_run_matches_local_run``: the test config run through SLURM with the CI profile
-   (``workflow/profiles/slurm-ci``). Every score row must carry the ``SLURM_JOB_ID`` of a job
-   of this run, the scheduler must list every job of the run as COMPLETED, the fits must have
-   been submitted in groups, and ``results/tables/scores.tsv`` must equal a local run on every
-   column except timing / job-id columns.
+   (``workflow/profiles/slurm-ci``). Every row of ``results/tables/timings.tsv`` must carry the
+   ``SLURM_JOB_ID`` of a job of this run, the scheduler must list every job of the run as
+   COMPLETED, the fits must have been submitted in groups, and ``results/tables/scores.tsv`` must
+   equal a local run's byte for byte (it holds no timing, host or job-id column: those are in
+   ``timings.tsv``, whose fits, i.e. its join-key columns, must equal the local run's).
 2. ``test_slurm_retries_after_scancel``: one running fit job is cancelled with ``scancel``; the
-   run must still finish through ``retries``, with the same scores.
+   run must still finish through ``retries``, with byte-identical scores.
 3. ``test_local_run_resumes_after_kill_9``: a local run killed with SIGKILL mid-run, then
-   ``--unlock`` and ``--rerun-incomplete``, gives the scores of an uninterrupted run (the file
-   byte for byte, or byte for byte on every non-timing column when it has timing columns).
+   ``--unlock`` and ``--rerun-incomplete``, gives the scores of an uninterrupted run byte for byte.
 
 SLURM tests skip only when no ``sbatch`` is installed and ``NMFBENCH_SLURM`` is unset (or
 ``NMFBENCH_SLURM=0``). ``.ci/run`` starts a cluster with ``.ci/slurm.sh up`` and sets
@@ -40,11 +40,12 @@ SNAKEFILE = next(
 TEST_CONFIG = REPO / ".test" / "config.yaml"
 PROFILES = REPO / "workflow" / "profiles"
 SCORES = Path("results/tables/scores.tsv")
+TIMINGS = Path("results/tables/timings.tsv")
+# timings.tsv: the join key of scores.tsv, then the columns that legitimately differ between runs
+FIT_KEY = ["dataset", "split", "structure", "noise", "rank", "seed"]
+TIMING_COLUMNS = ["time_s", "iterate_s", "slurm_job_id", "host", "bench_s", "bench_max_rss"]
 # a whole Snakemake run must end within this many seconds
 RUN_TIMEOUT = int(os.environ.get("NMFBENCH_TEST_TIMEOUT", "1800"))
-# columns that legitimately differ between runs of the same config
-VOLATILE_COLUMNS = {"time_s", "iterate_s", "wall_s", "slurm_job_id", "host"}
-VOLATILE_PREFIX = "bench_"
 SUBMITTED = re.compile(r"submitted with SLURM jobid (\d+) \(log: (\S+?)\)")
 PROGRESS = re.compile(r"(\d+) of (\d+) steps")
 
@@ -127,26 +128,27 @@ def read_table(path: Path) -> tuple[list[str], list[list[str]]]:
     return lines[0].split("\t"), [line.split("\t") for line in lines[1:]]
 
 
-def is_volatile(column: str) -> bool:
-    return column in VOLATILE_COLUMNS or column.startswith(VOLATILE_PREFIX)
-
-
-def stable_text(path: Path) -> str:
-    """The table as text without its volatile columns; every other cell is kept byte for byte."""
+def fit_keys_text(path: Path) -> str:
+    """timings.tsv reduced to its join-key columns (which fits, in which order), byte for byte."""
     header, rows = read_table(path)
-    keep = [i for i, c in enumerate(header) if not is_volatile(c)]
-    return "\n".join("\t".join(r[i] for i in keep) for r in [header, *rows]) + "\n"
+    assert header[: len(FIT_KEY)] == FIT_KEY and header[len(FIT_KEY):] == TIMING_COLUMNS, header
+    return "\n".join("\t".join(r[: len(FIT_KEY)]) for r in [header, *rows]) + "\n"
 
 
 def assert_same_scores(got: Path, expected: Path, what: str) -> None:
-    a, b = stable_text(got), stable_text(expected)
+    """scores.tsv byte for byte, every column; timings.tsv beside it lists the same fits."""
+    header, _ = read_table(got)
+    volatile = sorted(set(header) & set(TIMING_COLUMNS))
+    assert not volatile, f"{what}: run-dependent columns in {got}: {volatile}"
+    a, b = got.read_bytes(), expected.read_bytes()
     if a != b:
         import difflib
 
-        diff = "".join(
-            difflib.unified_diff(b.splitlines(True), a.splitlines(True), str(expected), str(got), n=1)
-        )
-        pytest.fail(f"{what}: scores differ from the local run on stable columns:\n{diff[:6000]}")
+        diff = "".join(difflib.unified_diff(b.decode().splitlines(True), a.decode().splitlines(True),
+                                            str(expected), str(got), n=1))
+        pytest.fail(f"{what}: scores.tsv differs from the uninterrupted local run's:\n{diff[:6000]}")
+    got_t, expected_t = got.parent / TIMINGS.name, expected.parent / TIMINGS.name
+    assert fit_keys_text(got_t) == fit_keys_text(expected_t), f"{what}: timings.tsv lists other fits"
 
 
 def squeue_states(run_uuid: str) -> dict[str, str]:
@@ -272,9 +274,9 @@ def test_slurm_run_matches_local_run(slurm_run, local_reference, record_property
     groups = [j for j, log in submitted.items() if log_kind(log).startswith("group_fits")]
     assert groups, f"no grouped fit submission: {summary}"
 
-    # every score row was computed inside a SLURM job of THIS run
-    header, rows = read_table(workdir / SCORES)
-    assert "slurm_job_id" in header, f"{SCORES} has no slurm_job_id column: {header}"
+    # every fit was computed inside a SLURM job of THIS run (timings.tsv records the job of each fit)
+    header, rows = read_table(workdir / TIMINGS)
+    assert "slurm_job_id" in header, f"{TIMINGS} has no slurm_job_id column: {header}"
     col = header.index("slurm_job_id")
     ids = {r[col] for r in rows}
     assert ids and ids <= set(submitted), f"rows' slurm_job_id {sorted(ids)} not jobs of this run; {summary}"
@@ -349,10 +351,4 @@ def test_local_run_resumes_after_kill_9(local_reference, tmp_path, record_proper
     record_property("kill_9", note)
     with capsys.disabled():
         print(f"\nkill -9: {note}", flush=True)
-    got, expected = (tmp_path / SCORES), local_reference
-    header, _ = read_table(got)
-    if any(is_volatile(c) for c in header):
-        # timing columns differ between any two runs; all other bytes must not
-        assert_same_scores(got, expected, f"resumed run ({killed[0]})")
-    else:
-        assert got.read_bytes() == expected.read_bytes(), f"resumed run ({killed[0]}) differs"
+    assert_same_scores(tmp_path / SCORES, local_reference, f"resumed run ({killed[0]})")

@@ -31,7 +31,12 @@ def _fitted_label(noise):
 
 
 def make_tables(root: Path, *, n_splits: int = 4, seed: int = 0) -> dict[str, Path]:
-    """Write synthetic ``scores/consistency/tweedie_profile/nb_dispersion/overhead`` tables and fits."""
+    """Write synthetic ``scores/timings/consistency/tweedie_profile/nb_dispersion/overhead`` tables and fits.
+
+    As in the workflow, ``scores.tsv`` has no run-dependent column: times, host and SLURM job id are in
+    ``timings.tsv`` (one row per fit, joined on the fit key)."""
+    from _tables import FIT_KEY, TIMING_COLUMNS
+
     from nmfcore.datasets import SBS96_CHANNELS, read_reference
 
     rng = np.random.default_rng(seed)
@@ -40,7 +45,7 @@ def make_tables(root: Path, *, n_splits: int = 4, seed: int = 0) -> dict[str, Pa
     tables.mkdir(parents=True, exist_ok=True)
     cosmic = read_reference(REFERENCE)
     rows = []
-    base = {"slurm_job_id": "", "host": "testhost", "n_restarts": 2}
+    base = {"slurm_job_id": "", "host": "testhost", "n_restarts": 2, "iterate_s": 0.1, "bench_max_rss": 150.0}
     # mutational catalogues: full-data rank survey (split=all) + paper-2 cross-validation splits
     for ds, n in [("gel_ovary", 60), ("gel_prostate", 40)]:
         for structure, noise, rank in itertools.product(STRUCTURES, NOISES, [2, 3, 4, 5]):
@@ -93,9 +98,12 @@ def make_tables(root: Path, *, n_splits: int = 4, seed: int = 0) -> dict[str, Pa
                              time_s=n_classes * (0.8 if structure == "convex" else 2.0) + rng.uniform(0, 1),
                              ari=rng.uniform(0.2, 0.6) + (0.1 if structure == "convex" else 0),
                              accuracy=rng.uniform(0.4, 0.8), n_classes=n_classes, bench_s=1.0))
-    scores = pd.DataFrame(rows)
-    paths = {"scores": tables / "scores.tsv"}
+    rows = pd.DataFrame(rows)
+    assert not rows.duplicated(FIT_KEY).any()
+    scores, timings = rows.drop(columns=TIMING_COLUMNS), rows[FIT_KEY + TIMING_COLUMNS]
+    paths = {"scores": tables / "scores.tsv", "timings": tables / "timings.tsv"}
     scores.to_csv(paths["scores"], sep="\t", index=False)
+    timings.to_csv(paths["timings"], sep="\t", index=False)
 
     cons = []
     for ds, structure in itertools.product(["gel_ovary", "gel_prostate"], STRUCTURES):
@@ -125,7 +133,7 @@ def make_tables(root: Path, *, n_splits: int = 4, seed: int = 0) -> dict[str, Pa
     pd.DataFrame(nb).to_csv(paths["nb_dispersion"], sep="\t", index=False)
 
     paths["overhead"] = tables / "overhead.tsv"
-    pd.DataFrame([{"wall_s": 600.0, "fit_s": float(scores["time_s"].sum()), "bench_s": float(scores["bench_s"].sum()),
+    pd.DataFrame([{"wall_s": 600.0, "fit_s": float(timings["time_s"].sum()), "bench_s": float(timings["bench_s"].sum()),
                    "n_jobs": len(scores), "cores": 2}]).to_csv(paths["overhead"], sep="\t", index=False)
     return paths
 
@@ -149,21 +157,32 @@ def _assert_written(*paths):
         assert p.stat().st_size > 1000, f"{p} is suspiciously small"
 
 
-SIMPLE = [  # (script, table key)
-    ("plot_rank_selection", "scores"),
-    ("plot_tweedie_profile", "tweedie_profile"),
-    ("plot_nb_dispersion", "nb_dispersion"),
-    ("plot_misspecification", "scores"),
-    ("plot_text_recovery", "scores"),
-    ("plot_overhead", "overhead"),
+SIMPLE = [  # (script, table keys)
+    ("plot_rank_selection", ["scores"]),
+    ("plot_tweedie_profile", ["tweedie_profile"]),
+    ("plot_nb_dispersion", ["nb_dispersion"]),
+    ("plot_misspecification", ["scores"]),
+    ("plot_text_recovery", ["scores", "timings"]),
+    ("plot_overhead", ["overhead"]),
 ]
 
 
-@pytest.mark.parametrize("script,table", SIMPLE)
-def test_simple_figures(tables, tmp_path, script, table):
+@pytest.mark.parametrize("script,table_keys", SIMPLE)
+def test_simple_figures(tables, tmp_path, script, table_keys):
     png, pdf = tmp_path / f"{script}.png", tmp_path / f"{script}.pdf"
-    _load(script).main(tables[table], png, pdf)
+    _load(script).main(*(tables[k] for k in table_keys), png, pdf)
     _assert_written(png, pdf)
+
+
+def test_text_recovery_joins_fit_times(tables):
+    """The fit-time panel's values are scores.tsv's text fits joined with timings.tsv on the fit key."""
+    scores, timings = (pd.read_csv(tables[k], sep="\t") for k in ("scores", "timings"))
+    assert "time_s" not in scores
+    agg = _load("plot_text_recovery").text_table(scores, timings)
+    text = timings[timings["dataset"].isin(scores.loc[scores["data_kind"] == "text", "dataset"])]
+    expected = text.groupby(["dataset", "structure", "noise"])["time_s"].mean()
+    got = agg.set_index(["dataset", "structure", "noise"])["time_s"]
+    pd.testing.assert_series_equal(got.sort_index(), expected.sort_index(), check_names=False)
 
 
 def test_paper2_figure(tables, tmp_path):
@@ -199,9 +218,9 @@ def test_empty_inputs_give_placeholder(tables, tmp_path):
     scores = pd.read_csv(tables["scores"], sep="\t")
     only_cat = tmp_path / "scores.tsv"
     scores[scores["data_kind"] == "catalogue"].to_csv(only_cat, sep="\t", index=False)
-    for script in ("plot_misspecification", "plot_text_recovery"):
+    for script, extra in (("plot_misspecification", ()), ("plot_text_recovery", (tables["timings"],))):
         png, pdf = tmp_path / f"{script}.png", tmp_path / f"{script}.pdf"
-        _load(script).main(only_cat, png, pdf)
+        _load(script).main(only_cat, *extra, png, pdf)
         assert png.stat().st_size > 0 and pdf.stat().st_size > 0
 
 
@@ -228,7 +247,7 @@ def test_results_doc(tables, tmp_path):
     fig.write_bytes(b"png")
     cmp = mod.main(tables["scores"], tables["consistency"], tables["tweedie_profile"], tables["nb_dispersion"],
                    tables["overhead"], PUBLISHED, out, figures=[str(fig)], config={"seeds": [1]},
-                   configfiles=["config/config.yaml"])
+                   configfiles=["config/config.yaml"], timings=tables["timings"])
     text = out.read_text()
     # side-by-side: our Ovary NMF test-MSE mean and the published 1.51e6 in one table row
     ovary = cmp[(cmp["cancer"] == "Ovary") & (cmp["structure"] == "nmf") & (cmp["metric"] == "test_mse")].iloc[0]
@@ -253,6 +272,10 @@ def test_results_doc(tables, tmp_path):
     # Uterus is published but not run here
     assert "not run in this configuration" in text
     # paper-1 parts, run facts and figure links
+    # fit times come from timings.tsv (scores.tsv has none)
+    timings = pd.read_csv(tables["timings"], sep="\t")
+    assert f"total time inside fits: {timings['time_s'].sum():.4g} s" in text
+    assert "| time_s |" in text and "fit time" in text
     for needle in ("Rank chosen by BIC", "Misspecification", "Word counts", "Tweedie p̂", "per-sample α",
                    f"fits: **{len(pd.read_csv(tables['scores'], sep=chr(9)))}**", "`config/config.yaml`",
                    "](figures/paper2.png)"):

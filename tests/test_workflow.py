@@ -4,6 +4,8 @@ Every run happens in a temporary directory with `-s <repo>/Snakefile --directory
 must be found relative to the workflow, never the working directory.
 """
 import math
+import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -17,13 +19,15 @@ pytestmark = pytest.mark.workflow
 REPO = Path(__file__).resolve().parents[1]
 SNAKEFILE = REPO / "Snakefile"
 TEST_CONFIG = REPO / ".test" / "config.yaml"
-TABLES = ["scores.tsv", "consistency.tsv", "tweedie_profile.tsv", "nb_dispersion.tsv", "overhead.tsv",
-          "config_used.yaml"]
+TABLES = ["scores.tsv", "timings.tsv", "consistency.tsv", "tweedie_profile.tsv", "nb_dispersion.tsv",
+          "overhead.tsv", "config_used.yaml"]
 PARAMETER_COLUMNS = ["dataset", "data_kind", "split", "structure", "noise", "noise_fitted", "rank", "seed",
-                     "n_restarts", "max_iter", "tol", "loglik", "bic", "aic", "n_params", "converged", "time_s",
+                     "n_restarts", "max_iter", "tol", "loglik", "bic", "aic", "n_params", "converged",
                      "train_mse", "test_mse", "test_divergence", "test_loglik", "cos_truth", "cos_cosmic",
-                     "cosmic_matches", "ari", "accuracy", "noise_power", "noise_phi", "noise_alpha",
-                     "slurm_job_id", "host", "bench_s", "bench_max_rss"]
+                     "cosmic_matches", "ari", "accuracy", "noise_power", "noise_phi", "noise_alpha"]
+# timings.tsv: the join key of scores.tsv, then everything that differs between runs of the same fit
+FIT_KEY = ["dataset", "split", "structure", "noise", "rank", "seed"]
+TIMING_COLUMNS = ["time_s", "iterate_s", "slurm_job_id", "host", "bench_s", "bench_max_rss"]
 
 
 def snakemake(workdir, *args, configfile=TEST_CONFIG, check=True):
@@ -97,7 +101,7 @@ def test_outputs(test_run):
         assert (workdir / "results" / "data" / "sim_nb_sample_r1" / sim).is_file()
     assert (workdir / "results" / "data" / "r8_tiny" / "labels.tsv").is_file()
     fit = workdir / "results" / "fits" / "brca21" / "cv0" / "convex" / "gaussian" / "k2" / "s1"
-    for name in ("W.tsv", "H.tsv", "G.tsv", "trace.tsv", "summary.json", "score.tsv"):
+    for name in ("W.tsv", "H.tsv", "G.tsv", "trace.tsv", "summary.json", "score.tsv", "timing.tsv"):
         assert (fit / name).is_file(), name
     assert (workdir / "results" / "benchmarks" / "fit_model" / "brca21" / "cv0" / "convex" / "gaussian" / "k2"
             / "s1.tsv").is_file()
@@ -110,6 +114,17 @@ def test_tables_are_sane(test_run):
     assert len(scores) == 11
     missing = [c for c in PARAMETER_COLUMNS if c not in scores.columns]
     assert not missing, missing
+    volatile = [c for c in TIMING_COLUMNS if c in scores.columns]
+    assert not volatile, f"run-dependent columns in scores.tsv: {volatile}"
+    # timings.tsv: one row per fit, the same fits in the same order, joined on FIT_KEY
+    timings = pd.read_csv(workdir / "results" / "tables" / "timings.tsv", sep="\t", dtype={"slurm_job_id": str})
+    assert list(timings.columns) == FIT_KEY + TIMING_COLUMNS
+    pd.testing.assert_frame_equal(timings[FIT_KEY], scores[FIT_KEY])
+    assert (timings["time_s"] > 0).all() and (timings["iterate_s"] >= 0).all()
+    assert (timings["bench_s"] >= timings["time_s"] - 1e-3).all() and (timings["bench_max_rss"] > 0).all()
+    assert (timings["host"] == socket.gethostname()).all()
+    assert (timings["slurm_job_id"].fillna("") == os.environ.get("SLURM_JOB_ID", "")).all()
+    assert len(scores.merge(timings, on=FIT_KEY, validate="one_to_one")) == len(scores)
     assert scores["loglik"].map(math.isfinite).all()
     assert scores["bic"].map(math.isfinite).all()
     assert set(scores["converged"].unique()) <= {True, False}
@@ -139,17 +154,23 @@ def test_rerun_does_nothing(test_run):
 
 
 def test_tables_are_deterministic(test_run, tmp_path):
-    """Re-running the aggregation gives byte-identical tables except timing columns."""
+    """Re-running every fit and the aggregation gives byte-identical scores.tsv (every column) and
+    result tables; timings.tsv lists the same fits, with new times."""
     workdir, _ = test_run
-    before = {n: (workdir / "results" / "tables" / n).read_bytes() for n in
-              ("consistency.tsv", "tweedie_profile.tsv", "nb_dispersion.tsv")}
-    scores_before = pd.read_csv(workdir / "results" / "tables" / "scores.tsv", sep="\t")
+    tables = workdir / "results" / "tables"
+    deterministic = ("scores.tsv", "consistency.tsv", "tweedie_profile.tsv", "nb_dispersion.tsv")
+    before = {n: (tables / n).read_bytes() for n in deterministic}
+    timings_before = pd.read_csv(tables / "timings.tsv", sep="\t")
+    fit_scores = sorted((workdir / "results" / "fits").rglob("score.tsv"))
+    mtimes = {p: p.stat().st_mtime_ns for p in fit_scores}
     snakemake(workdir, "--cores", "2", "--forcerun", "fit_model", "--until", "aggregate_scores")
+    # the fits really ran again (otherwise byte identity would prove nothing)
+    assert all(p.stat().st_mtime_ns != t for p, t in mtimes.items())
     for name, content in before.items():
-        assert (workdir / "results" / "tables" / name).read_bytes() == content, name
-    scores_after = pd.read_csv(workdir / "results" / "tables" / "scores.tsv", sep="\t")
-    timing = ["time_s", "iterate_s", "bench_s", "bench_max_rss"]
-    pd.testing.assert_frame_equal(scores_before.drop(columns=timing), scores_after.drop(columns=timing))
+        assert (tables / name).read_bytes() == content, name
+    timings_after = pd.read_csv(tables / "timings.tsv", sep="\t")
+    # same fits in the same order; the times themselves are measurements and are not compared
+    pd.testing.assert_frame_equal(timings_before[FIT_KEY], timings_after[FIT_KEY])
 
 
 def test_changing_a_noise_parameter_reruns_only_dependent_fits(test_run, tmp_path):

@@ -22,7 +22,7 @@ BENCH = "results/benchmarks"
 # bundled raw data, found relative to the workflow (never the working directory)
 BUNDLED_DATA = os.path.join(workflow.basedir, "workflow", "resources", "data")
 FIT_PATTERN = "{dataset}/{split}/{structure}/{noise}/k{rank}/s{seed}"
-FIT_FILES = ("W.tsv", "H.tsv", "trace.tsv", "summary.json", "score.tsv")
+FIT_FILES = ("W.tsv", "H.tsv", "trace.tsv", "summary.json", "score.tsv", "timing.tsv")
 FIT_SETTING_KEYS = ("n_restarts", "pre_iter", "max_iter", "tol", "check_every", "nb_rounds", "lr",
                     "ae_init", "ae_constraint")
 # nmfcore.fit defaults, repeated here so that every score row carries every setting explicitly
@@ -345,5 +345,5 @@ def get_final_output():
     return targets
 
 
-TABLE_FILES = ("scores.tsv", "consistency.tsv", "tweedie_profile.tsv", "nb_dispersion.tsv", "overhead.tsv",
-               "config_used.yaml")
+TABLE_FILES = ("scores.tsv", "timings.tsv", "consistency.tsv", "tweedie_profile.tsv", "nb_dispersion.tsv",
+               "overhead.tsv", "config_used.yaml")

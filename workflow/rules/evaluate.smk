@@ -1,4 +1,5 @@
-# Fan-in: one tidy table per result type, timings joined, effective config copied.
+# Fan-in: one tidy table per result type, effective config copied. Deterministic results (scores.tsv)
+# and run-dependent timings (timings.tsv: per-fit timing.tsv + the fit jobs' benchmarks) are kept apart.
 
 
 rule aggregate_scores:
@@ -6,10 +7,12 @@ rule aggregate_scores:
         scores=get_fit_paths("score.tsv"),
         summaries=get_fit_paths("summary.json"),
         H=get_fit_paths("H.tsv"),
+        timings=get_fit_paths("timing.tsv"),
         fit_benchmarks=get_fit_benchmarks(),
         data_benchmarks=get_data_benchmarks(),
     output:
         scores=report(f"{TABLES_DIR}/scores.tsv", category="Tables", labels={"table": "scores"}),
+        timings=report(f"{TABLES_DIR}/timings.tsv", category="Tables", labels={"table": "timings"}),
         consistency=f"{TABLES_DIR}/consistency.tsv",
         tweedie_profile=f"{TABLES_DIR}/tweedie_profile.tsv",
         nb_dispersion=f"{TABLES_DIR}/nb_dispersion.tsv",

@@ -86,6 +86,7 @@ rule plot_misspecification:
 rule plot_text_recovery:
     input:
         scores=f"{TABLES}/scores.tsv",
+        timings=f"{TABLES}/timings.tsv",
     output:
         png=report(figure_path("text_recovery"), caption="../report/text_recovery.rst",
                    category="Word counts", subcategory="Class recovery"),
@@ -156,6 +157,7 @@ rule plot_overhead:
 rule make_results_doc:
     input:
         scores=f"{TABLES}/scores.tsv",
+        timings=f"{TABLES}/timings.tsv",
         consistency=f"{TABLES}/consistency.tsv",
         tweedie_profile=f"{TABLES}/tweedie_profile.tsv",
         nb_dispersion=f"{TABLES}/nb_dispersion.tsv",

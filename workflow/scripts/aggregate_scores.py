@@ -1,19 +1,28 @@
 """Collect the per-fit results into tidy, deterministically sorted tables.
 
-scores.tsv           one row per fit (score.tsv of every fit) + benchmark timings (bench_s, bench_max_rss)
+scores.tsv           one row per fit (score.tsv of every fit): every parameter and every result/score
+                     column, nothing that depends on the run. The same config and seeds give a
+                     byte-identical file (also after kill -9 and --rerun-incomplete, or on SLURM).
+timings.tsv          one row per fit, same rows in the same order as scores.tsv: the join key
+                     dataset, split, structure, noise, rank, seed (_tables.FIT_KEY, unique per fit)
+                     plus time_s (inside nmfcore.fit), iterate_s (inside its update loops),
+                     bench_s, bench_max_rss (the fit job's Snakemake benchmark: wall seconds, peak
+                     RSS in MB), host and slurm_job_id ("" outside SLURM). Differs between runs.
+                     Join with pandas: scores.merge(timings, on=FIT_KEY).
 consistency.tsv      Hungarian-matched average cosine (ACS) between the H of every pair of runs (seeds and
                      splits) of the same dataset x structure x noise x rank
 tweedie_profile.tsv  profile likelihood over the Tweedie power grid of every Tweedie fit
 nb_dispersion.tsv    fitted NB alpha of every NB fit (one row per sample, or sample '(shared)')
-overhead.tsv         wall time of the data + fit phase vs the time spent inside nmfcore.fit (see below)
+overhead.tsv         wall time of the data + fit phase vs the time spent inside nmfcore.fit (see below);
+                     differs between runs, like timings.tsv
 config_used.yaml     the effective configuration
 
 Overhead method: every job writes a Snakemake benchmark file when it ends, so for each job
 end = mtime of its benchmark file and start = end - s (the benchmark's wall seconds). The phase's
 wall time is max(end) - min(start) over the data and fit jobs of this config; `cores` is the largest
 number of these jobs observed running at the same time. fit_s sums time_s (inside nmfcore.fit),
-bench_s sums the fit jobs' wall seconds (fit + Python start-up + I/O + scoring). It is meaningful
-for a run that made every job afresh (old benchmark files keep their old mtimes).
+bench_s sums the fit jobs' wall seconds (fit + Python start-up + I/O + scoring), both from timings.tsv.
+It is meaningful for a run that made every job afresh (old benchmark files keep their old mtimes).
 """
 import json
 import os
@@ -29,8 +38,9 @@ import yaml  # noqa: E402
 
 from nmfcore import metrics  # noqa: E402
 
+from _tables import FIT_KEY as KEYS, TIMING_COLUMNS  # noqa: E402
+
 sm = snakemake  # noqa: F821
-KEYS = ["dataset", "split", "structure", "noise", "rank", "seed"]
 FLOAT = "%.10g"
 
 
@@ -49,6 +59,11 @@ def read_benchmark(path):
     return {"bench_s": float(b["s"].iloc[0]), "bench_max_rss": float(b["max_rss"].iloc[0])}
 
 
+def read_row(path, dtype=None):
+    """The single row of a per-fit score.tsv / timing.tsv as a dict (empty cells are NaN)."""
+    return pd.read_csv(path, sep="\t", keep_default_na=False, na_values=[""], dtype=dtype).iloc[0].to_dict()
+
+
 def write(df, path):
     df.to_csv(path, sep="\t", index=False, float_format=FLOAT)
 
@@ -56,18 +71,23 @@ def write(df, path):
 keys = sm.params.fits
 inp = sm.input
 
-# ---- scores
-rows = []
-for key, score, bench in zip(keys, inp.scores, inp.fit_benchmarks):
-    row = pd.read_csv(score, sep="\t", keep_default_na=False, na_values=[""]).iloc[0].to_dict()
-    row.update(read_benchmark(bench))
-    rows.append(row)
-scores = sort_fits(pd.DataFrame(rows))
+# ---- scores (deterministic) and timings (run-dependent), one row per fit each, same order
+scores = sort_fits(pd.DataFrame([read_row(p) for p in inp.scores]))
+volatile = sorted(set(scores.columns) & set(TIMING_COLUMNS))
+if volatile:
+    raise ValueError(f"score.tsv files carry run-dependent column(s) {volatile}; they belong in timing.tsv")
 first = ["dataset", "data_kind", "source", "experiment", "split", "structure", "noise", "noise_family",
          "noise_fitted", "rank", "seed"]
 scores = scores[first + [c for c in scores.columns if c not in first]]
 scores["converged"] = scores["converged"].astype(str).str.lower().map({"true": True, "false": False})
 write(scores, sm.output.scores)
+
+text = {"slurm_job_id": str, "host": str}
+timings = sort_fits(pd.DataFrame([{**read_row(t, dtype=text), **read_benchmark(b)}
+                                  for t, b in zip(inp.timings, inp.fit_benchmarks)]))[KEYS + TIMING_COLUMNS]
+if not timings[KEYS].astype(str).equals(scores[KEYS].astype(str)):
+    raise ValueError("timing.tsv and score.tsv files describe different fits")
+write(timings, sm.output.timings)
 
 # ---- consistency between runs (seeds x splits) of the same dataset x structure x noise x rank
 frame = pd.DataFrame(keys).assign(H=list(inp.H))
@@ -120,8 +140,8 @@ for _, step in events:
     running += step
     peak = max(peak, running)
 wall = float(ends.max() - starts.min())
-fit_s = float(scores["time_s"].sum())
-bench_s = float(scores["bench_s"].sum())
+fit_s = float(timings["time_s"].sum())
+bench_s = float(timings["bench_s"].sum())
 overhead = pd.DataFrame([{
     "run": "this config", "host": socket.gethostname(), "n_jobs": len(intervals), "n_fits": len(scores),
     "cores": peak, "wall_s": wall, "fit_s": fit_s, "bench_s": bench_s,

@@ -1,8 +1,12 @@
 """Fit one model (data set x split x structure x noise x rank x seed), save it and score it.
 
-Writes the factors, trace and summary (nmfcore.io.write_result) and score.tsv: ONE row holding every
-parameter of the fit as a column plus the metrics (training fit, held-out error on cv splits with H
-frozen, matched cosine to the true or the COSMIC signatures, class recovery for labelled text).
+Writes the factors, trace and summary (nmfcore.io.write_result) and two one-row tables:
+
+* score.tsv: every parameter of the fit as a column plus the metrics (training fit, held-out error on
+  cv splits with H frozen, matched cosine to the true or the COSMIC signatures, class recovery for
+  labelled text). Deterministic: the same config and seed give the same bytes on any machine and run.
+* timing.tsv: the fit's key (_tables.FIT_KEY) plus what differs between runs: seconds inside
+  nmfcore.fit (time_s) and its update loops (iterate_s), the SLURM job id ("" outside SLURM), the host.
 """
 import os
 import socket
@@ -20,6 +24,8 @@ import pandas as pd  # noqa: E402
 import nmfcore  # noqa: E402
 from nmfcore import metrics  # noqa: E402
 from nmfcore.io import read_matrix, write_result  # noqa: E402
+
+from _tables import FIT_KEY, FIT_TIMING_COLUMNS  # noqa: E402
 
 sm = snakemake  # noqa: F821
 wc, params, inputs = sm.wildcards, sm.params, sm.input
@@ -62,6 +68,9 @@ row.update({k: settings[k] for k in ("n_restarts", "pre_iter", "max_iter", "tol"
 fitted = result.to_row()
 for key in ("structure", "noise", "rank", "seed", "n_restarts"):
     fitted.pop(key, None)
+timing = {k: row[k] for k in FIT_KEY}
+timing.update(time_s=fitted.pop("time_s"), iterate_s=fitted.pop("iterate_s", np.nan),
+              slurm_job_id=os.environ.get("SLURM_JOB_ID", ""), host=socket.gethostname())
 fitted["n_restarts_run"] = max(len(result.restarts), 1)
 row.update(fitted)
 for key in ("noise_power", "noise_phi", "noise_alpha", "noise_alpha_min", "noise_alpha_max"):
@@ -97,6 +106,7 @@ if "labels" in inputs.keys():
         row.update(n_classes=int(pd.unique(truth_labels).size),
                    ari=metrics.adjusted_rand_index(truth_labels, predicted),
                    accuracy=metrics.clustering_accuracy(truth_labels, predicted))
-row.update(slurm_job_id=os.environ.get("SLURM_JOB_ID", ""), host=socket.gethostname())
 pd.DataFrame([row]).to_csv(sm.output.score, sep="\t", index=False, float_format="%.10g")
+pd.DataFrame([timing], columns=FIT_KEY + FIT_TIMING_COLUMNS).to_csv(sm.output.timing, sep="\t", index=False,
+                                                                    float_format="%.10g")
 print(f"done: {result.noise.label} loglik={result.loglik:.6g} converged={result.converged}", file=sys.stderr)

@@ -3,6 +3,8 @@
 Nothing in the document is typed by hand: every number is computed here from
 ``results/tables/*.tsv`` and, for the literature comparison, from
 ``workflow/resources/published.yaml`` (paper 2's published values, each with its source).
+Fit times (``time_s``) are not in ``scores.tsv`` (which holds only deterministic columns); they are
+joined from ``timings.tsv`` on the fit key (``_tables.FIT_KEY``).
 
 Differences from a published value larger than ``THRESHOLD`` (relative) are flagged and get an
 explanation picked from ``KNOWN_CAUSES`` by conditions tested on our own fits.
@@ -17,6 +19,7 @@ import pandas as pd
 
 import _paper2 as p2
 import _style as st
+from _tables import join_timings
 
 THRESHOLD = 0.10
 
@@ -317,8 +320,10 @@ def paper1_section(scores, profile, dispersion, figures) -> list[str]:
     if not txt.empty and "ari" in txt and txt["ari"].notna().any():
         if "n_classes" not in txt or txt["n_classes"].isna().all():
             txt = txt.assign(n_classes=txt["rank"])
-        agg = (txt.groupby(["dataset", "n_classes", "structure", "noise"])
-                  .agg(ARI=("ari", "mean"), accuracy=("accuracy", "mean"), time_s=("time_s", "mean"))
+        stats = dict(ARI=("ari", "mean"), accuracy=("accuracy", "mean"))
+        if "time_s" in txt:
+            stats["time_s"] = ("time_s", "mean")
+        agg = (txt.groupby(["dataset", "n_classes", "structure", "noise"]).agg(**stats)
                   .reset_index().sort_values(["n_classes", "dataset", "noise", "structure"]))
         agg["structure"] = agg["structure"].map(lambda s: STRUCT.get(s, s))
         out += ["### Word counts: class recovery vs number of classes", ""]
@@ -350,11 +355,15 @@ def claims(scores: pd.DataFrame) -> list[str]:
         if "n_classes" not in txt or txt["n_classes"].isna().all():
             txt = txt.assign(n_classes=txt["rank"])
         top = txt[txt["n_classes"] == txt["n_classes"].max()]
-        g = top.groupby("structure").agg(ari=("ari", "mean"), t=("time_s", "mean"))
+        stats = {"ari": ("ari", "mean")}
+        if "time_s" in top:
+            stats["t"] = ("time_s", "mean")
+        g = top.groupby("structure").agg(**stats)
         if {"nmf", "convex"} <= set(g.index):
+            times = f", fit time {g.loc['convex', 't']:.3g} s vs {g.loc['nmf', 't']:.3g} s" if "t" in g else ""
             lines.append(f"* *Convex NMF efficient and robust with many classes*: at {int(top['n_classes'].max())} "
-                         f"classes convex NMF ARI {g.loc['convex', 'ari']:.3f} vs NMF {g.loc['nmf', 'ari']:.3f}, "
-                         f"fit time {g.loc['convex', 't']:.3g} s vs {g.loc['nmf', 't']:.3g} s.")
+                         f"classes convex NMF ARI {g.loc['convex', 'ari']:.3f} vs NMF {g.loc['nmf', 'ari']:.3f}"
+                         f"{times}.")
     return (lines or ["* not testable with the data sets of this configuration."]) + [""]
 
 
@@ -398,9 +407,12 @@ def _read(path):
 
 
 def main(scores, consistency, tweedie_profile, nb_dispersion, overhead, published, out_md,
-         figures=(), config=None, configfiles=()):
+         figures=(), config=None, configfiles=(), timings=None):
     scores_df = pd.read_csv(scores, sep="\t")
-    cons, prof, disp, over = (_read(p) for p in (consistency, tweedie_profile, nb_dispersion, overhead))
+    cons, prof, disp, over, tim = (_read(p) for p in (consistency, tweedie_profile, nb_dispersion, overhead,
+                                                      timings))
+    if tim is not None:
+        scores_df = join_timings(scores_df, tim)  # time_s, for the document only
     out_dir = Path(out_md).parent
     figs = {}
     for f in figures:
@@ -428,4 +440,4 @@ if "snakemake" in globals():
     main(snakemake.input.scores, snakemake.input.consistency, snakemake.input.tweedie_profile,  # noqa: F821
          snakemake.input.nb_dispersion, snakemake.input.overhead, snakemake.input.published,  # noqa: F821
          snakemake.output.md, figures=snakemake.input.figures, config=snakemake.params.config,  # noqa: F821
-         configfiles=snakemake.params.configfiles)  # noqa: F821
+         configfiles=snakemake.params.configfiles, timings=snakemake.input.timings)  # noqa: F821

@@ -2,35 +2,36 @@
 
 Each text data set is fitted at rank = number of document classes; documents are assigned to
 their largest weight and compared with the true classes (ARI, accuracy after optimal matching).
-Colour = structure, line style = noise model, x = number of classes.
+Colour = structure, line style = noise model, x = number of classes. Fit times (time_s, seconds inside
+nmfcore.fit) come from timings.tsv, joined to scores.tsv on the fit key.
 """
 
 import matplotlib.pyplot as plt
 import pandas as pd
 
 import _style as st
+from _tables import join_timings
 
 LINESTYLES = ["-", "--", ":", "-."]
 MARKERS = ["o", "s", "^", "D"]
 
 
-def text_table(scores: pd.DataFrame) -> pd.DataFrame:
-    df = scores[(scores["data_kind"] == "text")]
+def text_table(scores: pd.DataFrame, timings: pd.DataFrame) -> pd.DataFrame:
+    df = join_timings(scores[(scores["data_kind"] == "text")], timings)
     if "split" in df:
         df = df[df["split"] == "all"]
     df = df.dropna(subset=["ari"])
     if "n_classes" not in df or df["n_classes"].isna().all():
         df = df.assign(n_classes=df["rank"])
-    time_col = "time_s" if "time_s" in df else "bench_s"
     agg = (df.groupby(["dataset", "n_classes", "structure", "noise"])
-             .agg(ari=("ari", "mean"), accuracy=("accuracy", "mean"), time_s=(time_col, "mean"),
+             .agg(ari=("ari", "mean"), accuracy=("accuracy", "mean"), time_s=("time_s", "mean"),
                   n=("ari", "size")).reset_index())
     return agg.sort_values(["structure", "noise", "n_classes"])
 
 
-def main(scores, out_png, out_pdf):
+def main(scores, timings, out_png, out_pdf):
     st.setup()
-    df = text_table(pd.read_csv(scores, sep="\t"))
+    df = text_table(pd.read_csv(scores, sep="\t"), pd.read_csv(timings, sep="\t"))
     if df.empty:
         st.placeholder(out_png, out_pdf, "No word-count data sets in this configuration.")
         return
@@ -69,4 +70,4 @@ def main(scores, out_png, out_pdf):
 
 if "snakemake" in globals():
     st.log_to(snakemake.log[0])  # noqa: F821
-    main(snakemake.input.scores, snakemake.output.png, snakemake.output.pdf)  # noqa: F821
+    main(snakemake.input.scores, snakemake.input.timings, snakemake.output.png, snakemake.output.pdf)  # noqa: F821
