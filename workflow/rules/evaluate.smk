@@ -2,6 +2,12 @@
 # and run-dependent timings (timings.tsv: per-fit timing.tsv + the fit jobs' benchmarks) are kept apart.
 
 
+# A fan-in over many small files: run it in the submitting Snakemake process (a cluster job would
+# only add queueing time), like the figures (plots.smk) and the data fetches (data.smk).
+localrules:
+    aggregate_scores,
+
+
 rule aggregate_scores:
     input:
         scores=get_fit_paths("score.tsv"),
