@@ -46,13 +46,13 @@ TARGETS = {  # ratio ceilings from the project's core issue
 # there (noisy shared machines: a guard is a ceiling, not a claim). Keep this table honest: when a
 # target is met, replace its guard by the target. A case passes if its best path (float64 or the
 # float32 option) is at or below the ceiling.
-CHECK_CEILINGS = {  # best path measured on the quiet 2-core machine at --size small in brackets
-    ("poisson", "plain NumPy"): 0.9,     # guard; target 0.6 not met (float32 0.60-0.72, float64 1.15-1.3)
-    ("gaussian", "scikit-learn"): 0.9,   # guard; target 0.5 not met (float32 0.68-0.70, float64 ~1.1)
-    ("poisson", "scikit-learn"): 0.65,   # guard; target 0.5 met by float32 in most runs (0.43-0.57)
-    ("gamma", "scikit-learn"): 0.5,      # target (float32 0.37-0.40)
-    ("tweedie_p1.5", "scikit-learn"): 0.5,  # target (float32 0.40-0.42)
-    ("restarts", "loop"): 0.5,           # guard; target 0.2 not met (0.29-0.33)
+CHECK_CEILINGS = {  # best path measured on the 2-core development machine at --size small in brackets
+    ("poisson", "plain NumPy"): 0.8,     # guard; target 0.6 not met at 96x500 (float32 0.62-0.66, float64 1.08-1.16)
+    ("gaussian", "scikit-learn"): 1.0,   # guard; target 0.5 not met at 96x500 (float32 0.67-0.85, noisy)
+    ("poisson", "scikit-learn"): 0.6,    # guard; target 0.5 met by float32 in most runs (0.41-0.49)
+    ("gamma", "scikit-learn"): 0.5,      # target (float32 0.38-0.41)
+    ("tweedie_p1.5", "scikit-learn"): 0.5,  # target (float32 0.41-0.44)
+    ("restarts", "loop"): 0.2,           # target (float32 0.15-0.18; float64 0.25)
 }
 
 
@@ -115,7 +115,7 @@ def main(argv=None):
         import sklearn
     except ImportError:
         sys.exit("scikit-learn is needed for the peer comparison: pip install -e '.[test]'")
-    sizes = [(96, 500, 5, 20, 120)] if args.size == "small" else [(96, 500, 5, 50, 250), (1000, 2000, 20, 10, 30)]
+    sizes = [(96, 500, 5, 50, 300)] if args.size == "small" else [(96, 500, 5, 50, 250), (1000, 2000, 20, 10, 30)]
     rows = []
 
     def record(case, shape, what, t_ours, t_ref, target):
