@@ -124,7 +124,9 @@ def _adam_step(X, structure, noise, state, mu, lr, scale, b1=0.9, b2=0.999, eps=
             np.maximum(U, 0.0, out=U)
             state[name] = U
         structure._refresh(X, state, name)
-    return structure.mean(X, state)
+    # the mean only when the next gradient needs it (not Gaussian: X and Gram products suffice);
+    # the driver forms it for the convergence checks
+    return structure.mean(X, state) if noise.needs_mean else None
 
 
 #: largest batch (bytes of the mean) for which X is broadcast to the batch once (see mm_step)
