@@ -191,6 +191,25 @@ def _iterate(X, structure, noise, state, *, max_iter, tol, check_every, solver, 
     return final, n_iter, converged, traces
 
 
+#: restarts are iterated together in batches whose mean array stays below this size; beyond it numpy's
+#: stacked products lose to one 2-D BLAS call per restart (measured: 21x96 k=3, 10 restarts batched
+#: 3.8x faster than one by one; 96x500 and 200x500 equal; 300x1000 k=10 1.3x slower batched)
+_BATCH_BYTES = 4 << 20
+
+
+def _iterate_batches(X, structure, noise, state, **kw):
+    """:func:`_iterate` over the restarts in batches of at most :data:`_BATCH_BYTES` of mean."""
+    r = state[structure.factor_names[0]].shape[0]
+    size = max(1, _BATCH_BYTES // (X.shape[0] * X.shape[1] * X.dtype.itemsize))
+    if r <= size:
+        return _iterate(X, structure, noise, state, **kw)
+    parts = [_iterate(X, structure, noise, _slice(state, slice(i, i + size)), **kw) for i in range(0, r, size)]
+    final = {k: (np.concatenate([p[0][k] for p in parts]) if isinstance(v, np.ndarray) and v.ndim >= 1 else v)
+             for k, v in parts[0][0].items()}
+    return (final, np.concatenate([p[1] for p in parts]), np.concatenate([p[2] for p in parts]),
+            [t for p in parts for t in p[3]])
+
+
 def _fit_fixed(X, structure_name, noise, rank, *, n_restarts, rng, init, max_iter, tol,
                check_every, pre_iter, solver, lr, ae_constraint, ae_init, dtype, timer):
     """Fit with fixed nuisance parameters: restarts, optional pre-runs, best by divergence."""
@@ -207,14 +226,14 @@ def _fit_fixed(X, structure_name, noise, rank, *, n_restarts, rng, init, max_ite
         _adam_init(structure, state, ae_constraint)
     restarts = []
     if pre_iter and state[structure.factor_names[0]].shape[0] > 1:
-        state, _, _, pre_traces = _iterate(X, structure, noise, state, max_iter=pre_iter, tol=0.0,
+        state, _, _, pre_traces = _iterate_batches(X, structure, noise, state, max_iter=pre_iter, tol=0.0,
                                            check_every=pre_iter, solver=solver, lr=lr, check=False,
                                            timer=timer)
         pre_obj = np.array([t[-1][1] for t in pre_traces])
         best = int(np.argmin(pre_obj))
         restarts = [{"restart": i, "pre_divergence": float(o)} for i, o in enumerate(pre_obj)]
         state = _slice(state, np.array([best]))
-        final, n_iter, conv, traces = _iterate(X, structure, noise, state, max_iter=max_iter, tol=tol,
+        final, n_iter, conv, traces = _iterate_batches(X, structure, noise, state, max_iter=max_iter, tol=tol,
                                                check_every=check_every, solver=solver, lr=lr, check=True,
                                                timer=timer)
         n_iter = n_iter + pre_iter
@@ -222,7 +241,7 @@ def _fit_fixed(X, structure_name, noise, rank, *, n_restarts, rng, init, max_ite
         restarts[best].update(divergence=traces[0][-1][1], n_iter=int(n_iter[0]), converged=bool(conv[0]))
         idx = 0
     else:
-        final, n_iter, conv, traces = _iterate(X, structure, noise, state, max_iter=max_iter, tol=tol,
+        final, n_iter, conv, traces = _iterate_batches(X, structure, noise, state, max_iter=max_iter, tol=tol,
                                                check_every=check_every, solver=solver, lr=lr, check=True,
                                                timer=timer)
         objs = np.array([t[-1][1] for t in traces])
@@ -261,8 +280,11 @@ def fit(X, rank, *, noise="poisson", structure="nmf", n_restarts=1, max_iter=10_
         pass (``ae_constraint="abs"``, as in Egendal et al.) or by projection
         (``"project"``).
     n_restarts : int
-        Random starts, fitted together as one batched array computation; the
-        one with the smallest divergence is kept.
+        Random starts, fitted together as batched (3-D) array computations where
+        that is faster: batches of restarts whose mean arrays total at most 4 MB
+        (small data, where per-call overhead dominates); one restart at a time
+        for larger data, where 2-D BLAS calls win. The start with the smallest
+        divergence is kept.
     max_iter, tol, check_every : int, float, int
         Stop when the relative change of the divergence between two checks
         ``check_every`` iterations apart is below ``tol`` (or at ``max_iter``,

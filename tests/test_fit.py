@@ -1,4 +1,5 @@
 """Fitting: monotone MM objective, planted recovery, sklearn agreement, AE = convex, determinism."""
+import importlib
 import warnings
 
 import numpy as np
@@ -174,11 +175,15 @@ def test_same_seed_gives_identical_results(structure):
     assert not np.array_equal(a.W, c.W)
 
 
+@pytest.mark.parametrize("per_batch", [None, 3])
 @pytest.mark.parametrize("structure", ["nmf", "convex"])
 @pytest.mark.parametrize("noise", list(FIXED_NOISES), ids=str)
-def test_batched_restarts_equal_separate_fits(structure, noise):
+def test_batched_restarts_equal_separate_fits(structure, noise, per_batch, monkeypatch):
     """The batched path (3-D products, X broadcast once, its own GEMM orientations) must give every
-    restart the fit it gets alone from the same start."""
+    restart the fit it gets alone from the same start; also when the restarts are split into
+    batches (per_batch=3: batches of 3 and 1, as for large data)."""
+    if per_batch:
+        monkeypatch.setattr(importlib.import_module("nmfcore.fit"), "_BATCH_BYTES", per_batch * 20 * 15 * 8)
     rng = np.random.default_rng(7)
     X = rng.poisson(4.0, size=(20, 15)).astype(float) + 1
     model = FIXED_NOISES[noise]
