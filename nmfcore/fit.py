@@ -50,6 +50,8 @@ class FitResult:
     restarts: list = field(default_factory=list)
     nuisance_path: list = field(default_factory=list)
     solver: str = "mm"
+    #: precision of the iterations ("float64" or "float32"; results are float64 either way)
+    dtype: str = "float64"
     #: wall seconds: ``total_s``; ``iterate_s`` inside the update loops (``iterations`` batch
     #: iterations run, pre-runs and nuisance rounds included); the rest is set-up, nuisance
     #: estimation and likelihood evaluation
@@ -80,7 +82,7 @@ class FitResult:
             "deviance": self.deviance, "n_params": self.n_params, "bic": self.bic, "aic": self.aic,
             "n_iter": self.n_iter, "converged": self.converged, "time_s": self.time_s,
             "iterate_s": self.timings.get("iterate_s", float("nan")),
-            "n_restarts": max(len(self.restarts), 1),
+            "n_restarts": max(len(self.restarts), 1), "dtype": self.dtype,
         }
         row.update({f"noise_{k}": v for k, v in self.noise.params.items()})
         return row
@@ -429,4 +431,4 @@ def fit(X, rank, *, noise="poisson", structure="nmf", n_restarts=1, max_iter=10_
                      divergence=model.divergence(X, mu), n_params=int(n_params), n_iter=int(it),
                      converged=bool(conv), trace=trace, seed=seed, time_s=time.perf_counter() - t0,
                      n_samples=n, n_features=m, restarts=restarts, nuisance_path=path, solver=solver,
-                     timings=timings)
+                     timings=timings, dtype=str(dtype))

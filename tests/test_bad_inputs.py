@@ -626,6 +626,9 @@ def _experiment_on_unknown_dataset(c):
 WORKFLOW_CASES = [
     pytest.param(_misspell_fit_key, [r"Additional properties are not allowed \('max_iters' was unexpected\)",
                                      r"On instance\['fit'\]"], id="misspelled-key"),
+    pytest.param(lambda c: c.setdefault("fit", {}).__setitem__("dtype", "float16"),
+                 [r"'float16' is not one of \['float64', 'float32'\]", r"On instance\['fit'\]\['dtype'\]"],
+                 id="fit-dtype-float16"),
     pytest.param(lambda c: c.__setitem__("noise_model", c.pop("noise_models")),
                  [r"\('noise_model' was unexpected\)", r"'noise_models' is a required property|was unexpected"],
                  id="misspelled-top-level-key"),

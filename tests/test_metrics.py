@@ -100,6 +100,7 @@ def test_float32_fit_agrees_with_float64():
     a = nc.fit(X, 3, noise="poisson", random_state=0, max_iter=3000, tol=1e-6)
     b = nc.fit(X, 3, noise="poisson", random_state=0, max_iter=3000, tol=1e-6, dtype="float32")
     assert b.W.dtype == np.float64
+    assert b.dtype == "float32" and b.to_row()["dtype"] == "float32"
     assert b.loglik == pytest.approx(a.loglik, rel=1e-4)
     assert metrics.match_components(a.H, b.H)[0] > 0.999
 
@@ -113,7 +114,8 @@ def test_cli_fit_writes_labelled_factors(tmp_path):
     X.to_csv(tmp_path / "counts.tsv", sep="\t")
     out = tmp_path / "fit"
     proc = subprocess.run([sys.executable, "-m", "nmfcore", "fit", str(tmp_path / "counts.tsv"), "--rank", "2",
-                           "--noise", "nb", "--structure", "convex", "--restarts", "3", "--out", str(out)],
+                           "--noise", "nb", "--structure", "convex", "--restarts", "3", "--dtype", "float32",
+                           "--out", str(out)],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     res = nc.io.read_result(out)
@@ -121,3 +123,4 @@ def test_cli_fit_writes_labelled_factors(tmp_path):
     assert list(res["G"].columns) == list(X.index)
     assert np.allclose(res["H"].sum(axis=1), 1.0)
     assert res["summary"]["row"]["structure"] == "convex" and res["summary"]["noise"]["label"] == "nb_shared"
+    assert res["summary"]["row"]["dtype"] == "float32"

@@ -22,7 +22,7 @@ TEST_CONFIG = REPO / ".test" / "config.yaml"
 TABLES = ["scores.tsv", "timings.tsv", "consistency.tsv", "tweedie_profile.tsv", "nb_dispersion.tsv",
           "overhead.tsv", "config_used.yaml"]
 PARAMETER_COLUMNS = ["dataset", "data_kind", "split", "structure", "noise", "noise_fitted", "rank", "seed",
-                     "n_restarts", "max_iter", "tol", "loglik", "bic", "aic", "n_params", "converged",
+                     "n_restarts", "max_iter", "tol", "dtype", "loglik", "bic", "aic", "n_params", "converged",
                      "train_mse", "test_mse", "test_divergence", "test_loglik", "cos_truth", "cos_cosmic",
                      "cosmic_matches", "ari", "accuracy", "noise_power", "noise_phi", "noise_alpha"]
 # timings.tsv: the join key of scores.tsv, then everything that differs between runs of the same fit

@@ -24,10 +24,10 @@ BUNDLED_DATA = os.path.join(workflow.basedir, "workflow", "resources", "data")
 FIT_PATTERN = "{dataset}/{split}/{structure}/{noise}/k{rank}/s{seed}"
 FIT_FILES = ("W.tsv", "H.tsv", "trace.tsv", "summary.json", "score.tsv", "timing.tsv")
 FIT_SETTING_KEYS = ("n_restarts", "pre_iter", "max_iter", "tol", "check_every", "nb_rounds", "lr",
-                    "ae_init", "ae_constraint")
+                    "ae_init", "ae_constraint", "dtype")
 # nmfcore.fit defaults, repeated here so that every score row carries every setting explicitly
 FIT_DEFAULTS = {"n_restarts": 1, "pre_iter": 0, "max_iter": 10000, "tol": 1e-8, "check_every": 10,
-                "nb_rounds": 5, "lr": 1e-4, "ae_init": "scaled", "ae_constraint": "abs"}
+                "nb_rounds": 5, "lr": 1e-4, "ae_init": "scaled", "ae_constraint": "abs", "dtype": "float64"}
 TEXT_OPTIONS = ("split", "n_docs", "seed", "min_df", "max_df", "max_features", "classes")
 
 

@@ -48,7 +48,8 @@ if empty.any():
                   "they carry no information for the fit")
     train = train[~empty]
 
-fit_kwargs = {k: settings[k] for k in ("n_restarts", "pre_iter", "max_iter", "tol", "check_every", "nb_rounds")}
+fit_kwargs = {k: settings[k] for k in ("n_restarts", "pre_iter", "max_iter", "tol", "check_every", "nb_rounds",
+                                      "dtype")}
 if wc.structure == "autoencoder":
     fit_kwargs.update(lr=settings["lr"], ae_init=settings["ae_init"], ae_constraint=settings["ae_constraint"])
 result = nmfcore.fit(train.to_numpy(dtype=float), int(wc.rank), noise=params.noise, structure=wc.structure,
@@ -64,7 +65,7 @@ row = {"dataset": wc.dataset, "data_kind": info["data_kind"], "source": info["so
        "noise_family": params.noise["family"], "noise_fitted": result.noise.label, "rank": int(wc.rank),
        "seed": int(wc.seed)}
 row.update({k: settings[k] for k in ("n_restarts", "pre_iter", "max_iter", "tol", "check_every", "nb_rounds",
-                                     "lr", "ae_init", "ae_constraint")})
+                                     "lr", "ae_init", "ae_constraint", "dtype")})
 fitted = result.to_row()
 for key in ("structure", "noise", "rank", "seed", "n_restarts"):
     fitted.pop(key, None)
