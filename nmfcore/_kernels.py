@@ -114,7 +114,7 @@ class Structure:
         raise NotImplementedError
 
     # -- generic steps built on the kernel --------------------------------
-    def mm_step(self, X, f, noise, mu, Xe=None):
+    def mm_step(self, X, f, noise, mu, Xe=None, work=None):
         """One MM iteration (every factor once); returns the new mean (``None`` if the
         noise model's updates do not use it, e.g. Gaussian). ``Xe``: ``X`` for the elementwise
         gradient terms, optionally a contiguous copy broadcast to the restart batch (numpy's
@@ -128,7 +128,7 @@ class Structure:
                 self._refresh(X, f, name)
             return None
         for name, A, B in self.terms(X, f):
-            neg, pos = noise.grad_split(Xe, mu, overwrite=True)  # mu's memory is reused
+            neg, pos = noise.grad_split(Xe, mu, overwrite=True, work=work)  # mu's memory is reused
             F = f[name]
             mm_update(F, project(neg, A, F, B), project(pos, A, F, B), gamma)
             self._refresh(X, f, name)

@@ -149,6 +149,8 @@ def _iterate(X, structure, noise, state, *, max_iter, tol, check_every, solver, 
     mu = structure.mean(X, state)
     # small batches: X broadcast to the batch once, for the elementwise MM terms (see mm_step)
     Xe = np.ascontiguousarray(np.broadcast_to(X, mu.shape)) if 1 < r and mu.nbytes <= _XE_BYTES else None
+    # scratch arrays for the gradient terms, allocated once per run (see NoiseModel.grad_split)
+    work = [np.empty_like(mu), np.empty_like(mu)] if solver == "mm" and noise.needs_mean else None
     obj = divergence(mu)
     traces = [[(0, float(o))] for o in obj]
     n_iter = np.zeros(r, dtype=int)
@@ -160,7 +162,7 @@ def _iterate(X, structure, noise, state, *, max_iter, tol, check_every, solver, 
         steps = min(check_every, max_iter - it)
         for _ in range(steps):
             if solver == "mm":
-                mu = structure.mm_step(X, state, noise, mu, Xe)
+                mu = structure.mm_step(X, state, noise, mu, Xe, work)
             else:
                 mu = _adam_step(X, structure, noise, state, mu, lr, scale)
         it += steps
@@ -186,6 +188,8 @@ def _iterate(X, structure, noise, state, *, max_iter, tol, check_every, solver, 
             mu, new, active = (None if mu is None else mu[keep]), new[keep], active[keep]
             if Xe is not None:
                 Xe = Xe[: active.size] if active.size > 1 else None
+            if work is not None:
+                work = [w[: active.size] for w in work]
         obj = new
     if timer is not None:
         timer["iterate_s"] = timer.get("iterate_s", 0.0) + time.perf_counter() - t_start

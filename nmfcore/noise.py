@@ -90,9 +90,12 @@ class NoiseModel:
     def unit_divergence(self, X, mu):
         raise NotImplementedError
 
-    def grad_split(self, X, mu, overwrite=False):
+    def grad_split(self, X, mu, overwrite=False, work=None):
         """``(neg, pos)`` with ``d divergence / d mu = pos - neg``; ``overwrite=True``
-        lets the model reuse ``mu``'s memory (the caller recomputes ``mu`` afterwards)."""
+        lets the model reuse ``mu``'s memory (the caller recomputes ``mu`` afterwards);
+        ``work``: up to two scratch arrays of ``mu``'s shape for the other results, so that
+        an iteration allocates nothing of the data's size (fresh large arrays cost page
+        faults on every call)."""
         raise NotImplementedError
 
     def loglik_entries(self, X, mu):
@@ -243,18 +246,19 @@ class Tweedie(NoiseModel):
             return tweedie
         return super().divergence_fn(X)
 
-    def grad_split(self, X, mu, overwrite=False):
+    def grad_split(self, X, mu, overwrite=False, work=None):
         p = self.power
+        w0 = None if work is None else work[0]
         if p == 0:
             return X, MEAN
         if p == 1:
             return np.divide(X, mu, out=mu if overwrite else None), ONES
         if p == 2:
             inv = np.reciprocal(mu, out=mu if overwrite else None)
-            neg = X * inv
+            neg = np.multiply(X, inv, out=w0)
             neg *= inv
             return neg, inv
-        mp = np.power(mu, -p)
+        mp = np.power(mu, -p, out=w0)
         pos = np.multiply(mu, mp, out=mu if overwrite else None)
         return np.multiply(X, mp, out=mp), pos
 
@@ -521,10 +525,11 @@ class NegativeBinomial(NoiseModel):
             return t.sum(axis=(-2, -1))
         return nb
 
-    def grad_split(self, X, mu, overwrite=False):
+    def grad_split(self, X, mu, overwrite=False, work=None):
         a = self._alpha_for(X).astype(mu.dtype, copy=False)
-        pos = a + mu
-        np.divide(a + X, pos, out=pos)
+        w0, w1 = (None, None) if work is None else work
+        pos = np.add(a, mu, out=w1)
+        np.divide(np.add(a, X, out=w0), pos, out=pos)
         return np.divide(X, mu, out=mu if overwrite else None), pos
 
     def loglik_entries(self, X, mu):
