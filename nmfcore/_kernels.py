@@ -135,9 +135,10 @@ class Structure:
             mu = self.mean(X, f, out=mu)
         return mu
 
-    def gradients(self, X, f, noise, mu):
-        """Gradient of the divergence in each factor at the current mean."""
-        neg, pos = noise.grad_split(X, mu)
+    def gradients(self, X, f, noise, mu, work=None):
+        """Gradient of the divergence in each factor at the current mean (``work``: scratch
+        arrays for the gradient terms, see :meth:`NoiseModel.grad_split`)."""
+        neg, pos = noise.grad_split(X, mu, work=work)
         out = {}
         for name, A, B in self.terms(X, f):
             F = f[name]

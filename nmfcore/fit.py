@@ -104,9 +104,9 @@ def _adam_init(structure, state, constraint):
     state["_constraint"] = constraint
 
 
-def _adam_step(X, structure, noise, state, mu, lr, scale, b1=0.9, b2=0.999, eps=1e-8):
+def _adam_step(X, structure, noise, state, mu, lr, scale, work=None, b1=0.9, b2=0.999, eps=1e-8):
     """One full-batch Adam step on the autoencoder weights (non-negative by |.| or projection)."""
-    grads = structure.gradients(X, state, noise, mu)
+    grads = structure.gradients(X, state, noise, mu, work)
     state["t"] += 1
     t = state["t"]
     for name in structure.factor_names:
@@ -128,7 +128,7 @@ def _adam_step(X, structure, noise, state, mu, lr, scale, b1=0.9, b2=0.999, eps=
         structure._refresh(X, state, name)
     # the mean only when the next gradient needs it (not Gaussian: X and Gram products suffice);
     # the driver forms it for the convergence checks
-    return structure.mean(X, state) if noise.needs_mean else None
+    return structure.mean(X, state, out=mu) if noise.needs_mean else None
 
 
 #: largest batch (bytes of the mean) for which X is broadcast to the batch once (see mm_step)
@@ -150,7 +150,7 @@ def _iterate(X, structure, noise, state, *, max_iter, tol, check_every, solver, 
     # small batches: X broadcast to the batch once, for the elementwise MM terms (see mm_step)
     Xe = np.ascontiguousarray(np.broadcast_to(X, mu.shape)) if 1 < r and mu.nbytes <= _XE_BYTES else None
     # scratch arrays for the gradient terms, allocated once per run (see NoiseModel.grad_split)
-    work = [np.empty_like(mu), np.empty_like(mu)] if solver == "mm" and noise.needs_mean else None
+    work = [np.empty_like(mu), np.empty_like(mu)] if noise.needs_mean else None
     obj = divergence(mu)
     traces = [[(0, float(o))] for o in obj]
     n_iter = np.zeros(r, dtype=int)
@@ -164,7 +164,7 @@ def _iterate(X, structure, noise, state, *, max_iter, tol, check_every, solver, 
             if solver == "mm":
                 mu = structure.mm_step(X, state, noise, mu, Xe, work)
             else:
-                mu = _adam_step(X, structure, noise, state, mu, lr, scale)
+                mu = _adam_step(X, structure, noise, state, mu, lr, scale, work)
         it += steps
         if mu is None:  # the updates did not need the mean (Gaussian): form it for the check only
             mu = structure.mean(X, state)

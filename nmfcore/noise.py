@@ -248,18 +248,18 @@ class Tweedie(NoiseModel):
 
     def grad_split(self, X, mu, overwrite=False, work=None):
         p = self.power
-        w0 = None if work is None else work[0]
+        w0, w1 = (None, None) if work is None else work
         if p == 0:
             return X, MEAN
         if p == 1:
-            return np.divide(X, mu, out=mu if overwrite else None), ONES
+            return np.divide(X, mu, out=mu if overwrite else w0), ONES
         if p == 2:
-            inv = np.reciprocal(mu, out=mu if overwrite else None)
+            inv = np.reciprocal(mu, out=mu if overwrite else w1)
             neg = np.multiply(X, inv, out=w0)
             neg *= inv
             return neg, inv
         mp = np.power(mu, -p, out=w0)
-        pos = np.multiply(mu, mp, out=mu if overwrite else None)
+        pos = np.multiply(mu, mp, out=mu if overwrite else w1)
         return np.multiply(X, mp, out=mp), pos
 
     def variance(self, mu):
@@ -530,7 +530,7 @@ class NegativeBinomial(NoiseModel):
         w0, w1 = (None, None) if work is None else work
         pos = np.add(a, mu, out=w1)
         np.divide(np.add(a, X, out=w0), pos, out=pos)
-        return np.divide(X, mu, out=mu if overwrite else None), pos
+        return np.divide(X, mu, out=mu if overwrite else w0), pos
 
     def loglik_entries(self, X, mu):
         a = self._alpha_for(X)
