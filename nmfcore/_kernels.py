@@ -38,14 +38,15 @@ def _mm(a, b, out=None):
     return np.matmul(a, b, out=out)
 
 
-def project(g, A, F, B):
+def project(g, A, F, B, FB=None):
     """``A.T @ g @ B.T`` for ``mu = A @ F @ B``; ``A``/``B`` ``None`` mean identity.
 
     ``g`` is an array of shape ``(r, n, m)`` or one of the sentinels
     :data:`~nmfcore.noise.ONES` (all ones) and :data:`~nmfcore.noise.MEAN`
     (``g = mu``), for which sums or Gram matrices replace the full product.
     ``B`` is either a factor of shape ``(r, k, m)`` or the data ``X`` of shape
-    ``(n, m)`` (convex NMF). The result broadcasts to ``F``'s shape.
+    ``(n, m)`` (convex NMF). The result broadcasts to ``F``'s shape. ``FB``: ``F @ B``
+    if the structure already holds it (convex NMF keeps ``H = G @ X``).
     """
     if g is ONES:
         # column sums of A as a vector-matrix product: ~4x faster than A.sum(axis=-2) on a batch
@@ -61,7 +62,7 @@ def project(g, A, F, B):
         if B.ndim == 3:
             right = F @ (B @ _t(B))
         else:  # convex: F @ X @ X.T without forming the n x n Gram matrix
-            right = _mm(_mm(F, B), B.T)
+            right = _mm(_mm(F, B) if FB is None else FB, B.T)
         return right if A is None else (_t(A) @ A) @ right
     if A is None:
         out = g
@@ -124,7 +125,7 @@ class Structure:
         if not noise.needs_mean:  # Gaussian: X and Gram matrices suffice, the mean is never formed
             for name, A, B in self.terms(X, f):
                 F = f[name]
-                mm_update(F, project(X, A, F, B), project(MEAN, A, F, B), gamma)
+                mm_update(F, project(X, A, F, B), project(MEAN, A, F, B, self.product(f, name)), gamma)
                 self._refresh(X, f, name)
             return None
         for name, A, B in self.terms(X, f):
@@ -142,12 +143,16 @@ class Structure:
         out = {}
         for name, A, B in self.terms(X, f):
             F = f[name]
-            p = project(pos, A, F, B)
+            p = project(pos, A, F, B, self.product(f, name))
             out[name] = np.broadcast_to(p, F.shape) - project(neg, A, F, B)
         return out
 
     def _refresh(self, X, f, name):
         """Update cached derived quantities after factor ``name`` changed."""
+
+    def product(self, f, name):
+        """``F @ B`` for factor ``name`` if it is held already (else ``None``)."""
+        return None
 
 
 class Traditional(Structure):
@@ -205,6 +210,9 @@ class Convex(Structure):
 
     def features(self, X, f):
         return f["H"]
+
+    def product(self, f, name):
+        return f["H"] if name == "G" else None  # G @ X, kept current by _refresh
 
     def terms(self, X, f):
         yield "W", None, f["H"]
