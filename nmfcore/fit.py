@@ -131,10 +131,6 @@ def _adam_step(X, structure, noise, state, mu, lr, scale, work=None, b1=0.9, b2=
     return structure.mean(X, state, out=mu) if noise.needs_mean else None
 
 
-#: largest batch (bytes of the mean) for which X is broadcast to the batch once (see mm_step)
-_XE_BYTES = 8 << 20
-
-
 def _iterate(X, structure, noise, state, *, max_iter, tol, check_every, solver, lr, check, timer=None):
     """Run restarts (leading axis of every array in ``state``) to convergence.
 
@@ -147,8 +143,8 @@ def _iterate(X, structure, noise, state, *, max_iter, tol, check_every, solver, 
     scale = 2.0 / (n * m)  # autoencoder loss = mean unit deviance (= MSE for Gaussian)
     divergence = noise.divergence_fn(X)  # data-only terms computed once per run
     mu = structure.mean(X, state)
-    # small batches: X broadcast to the batch once, for the elementwise MM terms (see mm_step)
-    Xe = np.ascontiguousarray(np.broadcast_to(X, mu.shape)) if 1 < r and mu.nbytes <= _XE_BYTES else None
+    # a batch (at most _BATCH_BYTES of mean): X broadcast to it once, for the elementwise MM terms
+    Xe = np.ascontiguousarray(np.broadcast_to(X, mu.shape)) if r > 1 else None
     # scratch arrays for the gradient terms, allocated once per run (see NoiseModel.grad_split)
     work = [np.empty_like(mu), np.empty_like(mu)] if noise.needs_mean else None
     obj = divergence(mu)
@@ -233,23 +229,23 @@ def _fit_fixed(X, structure_name, noise, rank, *, n_restarts, rng, init, max_ite
     restarts = []
     if pre_iter and state[structure.factor_names[0]].shape[0] > 1:
         state, _, _, pre_traces = _iterate_batches(X, structure, noise, state, max_iter=pre_iter, tol=0.0,
-                                           check_every=pre_iter, solver=solver, lr=lr, check=False,
-                                           timer=timer)
+                                                   check_every=pre_iter, solver=solver, lr=lr, check=False,
+                                                   timer=timer)
         pre_obj = np.array([t[-1][1] for t in pre_traces])
         best = int(np.argmin(pre_obj))
         restarts = [{"restart": i, "pre_divergence": float(o)} for i, o in enumerate(pre_obj)]
         state = _slice(state, np.array([best]))
         final, n_iter, conv, traces = _iterate_batches(X, structure, noise, state, max_iter=max_iter, tol=tol,
-                                               check_every=check_every, solver=solver, lr=lr, check=True,
-                                               timer=timer)
+                                                       check_every=check_every, solver=solver, lr=lr,
+                                                       check=True, timer=timer)
         n_iter = n_iter + pre_iter
         traces = [pre_traces[best] + [(i + pre_iter, o) for i, o in traces[0][1:]]]
         restarts[best].update(divergence=traces[0][-1][1], n_iter=int(n_iter[0]), converged=bool(conv[0]))
         idx = 0
     else:
         final, n_iter, conv, traces = _iterate_batches(X, structure, noise, state, max_iter=max_iter, tol=tol,
-                                               check_every=check_every, solver=solver, lr=lr, check=True,
-                                               timer=timer)
+                                                       check_every=check_every, solver=solver, lr=lr,
+                                                       check=True, timer=timer)
         objs = np.array([t[-1][1] for t in traces])
         idx = int(np.argmin(objs))
         restarts = [{"restart": i, "divergence": float(o), "n_iter": int(n_iter[i]),

@@ -281,12 +281,6 @@ class Tweedie(NoiseModel):
                     - a * X / mu - special.gammaln(a))
         return tweedie_logpdf(X, mu, phi, p)
 
-    def loglik(self, X, mu) -> float:
-        if 1 < self.power < 2:  # series once per distinct data value (see _tweedie_loglik_sum)
-            X, mu = np.broadcast_arrays(np.asarray(X, dtype=float), np.asarray(mu, dtype=float))
-            return _tweedie_loglik_sum(X, self.power)(mu, self.phi)
-        return super().loglik(X, mu)
-
     def sample(self, mu, rng):
         p, phi = self.power, self.phi
         mu = np.asarray(mu, dtype=float)
