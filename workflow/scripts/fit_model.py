@@ -48,10 +48,10 @@ if empty.any():
                   "they carry no information for the fit")
     train = train[~empty]
 
-fit_kwargs = {k: settings[k] for k in ("n_restarts", "pre_iter", "max_iter", "tol", "check_every", "nb_rounds",
-                                      "dtype")}
-if wc.structure == "autoencoder":
-    fit_kwargs.update(lr=settings["lr"], ae_init=settings["ae_init"], ae_constraint=settings["ae_constraint"])
+# settings holds exactly the fit settings (common.smk FIT_DEFAULTS keys, schema-checked); the Adam ones
+# only apply to the autoencoder
+AE_ONLY = ("lr", "ae_init", "ae_constraint")
+fit_kwargs = {k: v for k, v in settings.items() if wc.structure == "autoencoder" or k not in AE_ONLY}
 result = nmfcore.fit(train.to_numpy(dtype=float), int(wc.rank), noise=params.noise, structure=wc.structure,
                      random_state=int(wc.seed), **fit_kwargs)
 outdir = os.path.dirname(sm.output.score)
@@ -64,8 +64,7 @@ row = {"dataset": wc.dataset, "data_kind": info["data_kind"], "source": info["so
        "experiment": info["experiment"], "split": wc.split, "structure": wc.structure, "noise": wc.noise,
        "noise_family": params.noise["family"], "noise_fitted": result.noise.label, "rank": int(wc.rank),
        "seed": int(wc.seed)}
-row.update({k: settings[k] for k in ("n_restarts", "pre_iter", "max_iter", "tol", "check_every", "nb_rounds",
-                                     "lr", "ae_init", "ae_constraint", "dtype")})
+row.update(settings)
 fitted = result.to_row()
 for key in ("structure", "noise", "rank", "seed", "n_restarts"):
     fitted.pop(key, None)
