@@ -8,7 +8,11 @@ measured side by side in one run mean anything):
   scikit-learn's MU solver;
 * every noise model scikit-learn has (beta = 2, 1, 0, 0.5 <-> Tweedie p = 0, 1, 2,
   1.5) vs scikit-learn's MU;
-* batched restarts (one 3-D array computation) vs a loop of single fits.
+* batched restarts (one 3-D array computation) vs a loop of single fits;
+* the *floor* of unfused NumPy for KL and Frobenius: the same updates with nothing but the
+  unavoidable NumPy calls (preallocated, in place, no convergence check), in each precision. A
+  target below the floor cannot be met by any NumPy implementation (only by a fused compiled
+  kernel); ``nmfcore / floor`` is nmfcore's own overhead (driver, floors, convergence checks).
 
 Per-iteration times of the peers are slopes (t(N2) - t(N1)) / (N2 - N1), so
 their set-up costs cancel; nmfcore's are the same slope of the time inside its
@@ -61,6 +65,31 @@ def plain_lee_seung(X, W, H, n_iter):
     for _ in range(n_iter):
         W *= ((X / (W @ H)) @ H.T) / H.sum(axis=1)
         H *= (W.T @ (X / (W @ H))) / W.sum(axis=0)[:, None]
+    return W, H
+
+
+def floor_kl(X, W, H, n_iter):
+    """The same KL updates with nothing but the unavoidable NumPy calls: preallocated mean, in-place
+    division, the faster GEMM orientation, no floor and no convergence check. What any unfused NumPy
+    implementation must spend per iteration (4 GEMMs, 2 divisions, 2 sums, 2 small updates)."""
+    mu = W @ H
+    ones = np.ones(X.shape[0], dtype=X.dtype)
+    for _ in range(n_iter):
+        np.divide(X, mu, out=mu)
+        W *= (mu @ H.T) / H.sum(axis=1)
+        np.matmul(W, H, out=mu)
+        np.divide(X, mu, out=mu)
+        H *= (mu.T @ W).T / (ones @ W)[:, None]
+        np.matmul(W, H, out=mu)
+    return W, H
+
+
+def floor_frobenius(X, W, H, n_iter):
+    """Frobenius MU with nothing but the unavoidable NumPy calls (2 GEMMs against X, 4 small ones,
+    2 small updates; no convergence check) -- what scikit-learn's MU also runs."""
+    for _ in range(n_iter):
+        W *= (X @ H.T) / (W @ (H @ H.T))
+        H *= (W.T @ X) / ((W.T @ W) @ H)
     return W, H
 
 
@@ -133,6 +162,12 @@ def main(argv=None):
         t32 = ours(X, W0, H0, nc.Poisson(), n1, n2, args.repeat, "float32")
         record("poisson", shape, "nmfcore float64 / plain NumPy Lee-Seung", t64, t_plain, TARGETS["poisson_vs_plain_numpy"])
         record("poisson", shape, "nmfcore float32 / plain NumPy Lee-Seung", t32, t_plain, TARGETS["poisson_vs_plain_numpy"])
+        # the floor of unfused NumPy: can any NumPy implementation reach the target in this precision?
+        for dt, t_o in (("float64", t64), ("float32", t32)):
+            Xd, Wd, Hd = X.astype(dt), W0.astype(dt), H0.astype(dt)
+            t_floor = slope(lambda it: floor_kl(Xd, Wd.copy(), Hd.copy(), it), n1, n2, args.repeat)
+            record("floor", shape, f"KL NumPy floor {dt} / plain NumPy Lee-Seung", t_floor, t_plain, None)
+            record("floor", shape, f"nmfcore {dt} / KL NumPy floor {dt}", t_o, t_floor, None)
         # every model sklearn has
         Xp = X + 1.0  # Itakura-Saito (Gamma) needs X > 0
         for name, noise, beta, Xb in [("gaussian", nc.Gaussian(estimate_phi=False), "frobenius", X),
@@ -144,6 +179,12 @@ def main(argv=None):
             t_o32 = ours(Xb, W0, H0, noise, n1, n2, args.repeat, "float32")
             record(name, shape, "nmfcore float64 / scikit-learn MU", t_o, t_sk, TARGETS["vs_sklearn"])
             record(name, shape, "nmfcore float32 / scikit-learn MU", t_o32, t_sk, TARGETS["vs_sklearn"])
+            if name == "gaussian":
+                for dt, t in (("float64", t_o), ("float32", t_o32)):
+                    Xd, Wd, Hd = Xb.astype(dt), W0.astype(dt), H0.astype(dt)
+                    t_floor = slope(lambda it: floor_frobenius(Xd, Wd.copy(), Hd.copy(), it), n1, n2, args.repeat)
+                    record("floor", shape, f"Frobenius NumPy floor {dt} / scikit-learn MU", t_floor, t_sk, None)
+                    record("floor", shape, f"nmfcore {dt} / Frobenius NumPy floor {dt}", t, t_floor, None)
 
     # batched restarts on a BRCA21-sized problem, in each precision (both sides in the same one)
     X, _, _ = data(96, 21, 3, seed=1)

@@ -10,7 +10,9 @@ projection ``A.T @ g @ B.T`` serves every structure and noise model:
   coefficients, which holds for convex NMF because ``X >= 0``);
 * the gradient ``A.T (pos - neg) B.T`` used by the autoencoder's Adam steps.
 
-All arrays carry a leading restart axis ``r``: restarts are fitted together.
+Arrays of a batch of restarts carry a leading restart axis ``r`` (restarts are fitted together); a
+single restart is iterated on plain 2-D arrays, which go straight to 2-D BLAS with less per-call
+overhead. The kernel takes either.
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ FLOOR = 1e-16
 
 
 def _t(a):
-    return np.swapaxes(a, -1, -2)
+    return a.T if a.ndim == 2 else np.swapaxes(a, -1, -2)
 
 
 def _mm(a, b, out=None):
@@ -38,43 +40,42 @@ def _mm(a, b, out=None):
     return np.matmul(a, b, out=out)
 
 
-def project(g, A, F, B, FB=None):
+def project(g, A, F, B, FB=None, B_is_data=False):
     """``A.T @ g @ B.T`` for ``mu = A @ F @ B``; ``A``/``B`` ``None`` mean identity.
 
-    ``g`` is an array of shape ``(r, n, m)`` or one of the sentinels
-    :data:`~nmfcore.noise.ONES` (all ones) and :data:`~nmfcore.noise.MEAN`
-    (``g = mu``), for which sums or Gram matrices replace the full product.
-    ``B`` is either a factor of shape ``(r, k, m)`` or the data ``X`` of shape
-    ``(n, m)`` (convex NMF). The result broadcasts to ``F``'s shape. ``FB``: ``F @ B``
-    if the structure already holds it (convex NMF keeps ``H = G @ X``).
+    ``g`` is an array of the mean's shape (``(n, m)``, or ``(r, n, m)`` for a batch) or one of the
+    sentinels :data:`~nmfcore.noise.ONES` (all ones) and :data:`~nmfcore.noise.MEAN` (``g = mu``),
+    for which sums or Gram matrices replace the full product. ``B`` is a factor (``(k, m)`` /
+    ``(r, k, m)``) or, with ``B_is_data``, the data ``X`` (``(n, m)``, convex NMF). The result
+    broadcasts to ``F``'s shape. ``FB``: ``F @ B`` if the structure already holds it (convex NMF
+    keeps ``H = G @ X``).
     """
     if g is ONES:
         # column sums of A as a vector-matrix product: ~4x faster than A.sum(axis=-2) on a batch
         a = None if A is None else (np.ones(A.shape[-2], dtype=A.dtype) @ A)[..., :, None]  # (r, k, 1)
         if B is None:
             return a
-        b = B.sum(axis=-1)  # (r, k) for a factor, (n,) for the data
-        b = b[..., None, :] if B.ndim == 3 else b[None, None, :]
+        b = B.sum(axis=-1)[..., None, :]  # (r, 1, k) for a factor, (1, n) for the data
         return b if a is None else a * b
     if g is MEAN:
         if B is None:
             return (_t(A) @ A) @ F
-        if B.ndim == 3:
+        if not B_is_data:
             right = F @ (B @ _t(B))
         else:  # convex: F @ X @ X.T without forming the n x n Gram matrix
             right = _mm(_mm(F, B) if FB is None else FB, B.T)
         return right if A is None else (_t(A) @ A) @ right
     if A is None:
         out = g
-    elif A.shape[0] == 1:  # one restart (2-D BLAS): (g.T @ A).T is ~1.4x faster than A.T @ g
+    elif A.ndim == 2 or A.shape[0] == 1:  # one restart (2-D BLAS): (g.T @ A).T is ~1.4x faster than A.T @ g
         out = _t(_mm(_t(g), A))
     else:  # a batch: a contiguous copy of A.T (cheap) beats both transposed views
         out = _mm(np.ascontiguousarray(_t(A)), g)
     if B is None:
         return out
-    if B.ndim == 2:  # the data (convex NMF)
+    if B_is_data:  # convex NMF
         return _mm(out, B.T)
-    if B.shape[0] > 1 and out.shape[0] > 1:  # a batch: (B @ out.T).T is ~10 % faster than out @ B.T
+    if B.ndim == 3 and B.shape[0] > 1 and out.shape[0] > 1:  # a batch: (B @ out.T).T is ~10 % faster
         return _t(_mm(B, _t(out)))
     return _mm(out, _t(B))
 
@@ -124,14 +125,15 @@ class Structure:
         gamma = noise.gamma
         if not noise.needs_mean:  # Gaussian: X and Gram matrices suffice, the mean is never formed
             for name, A, B in self.terms(X, f):
-                F = f[name]
-                mm_update(F, project(X, A, F, B), project(MEAN, A, F, B, self.product(f, name)), gamma)
+                F, d = f[name], B is X
+                mm_update(F, project(X, A, F, B, B_is_data=d), project(MEAN, A, F, B, self.product(f, name), d),
+                          gamma)
                 self._refresh(X, f, name)
             return None
         for name, A, B in self.terms(X, f):
             neg, pos = noise.grad_split(Xe, mu, overwrite=True, work=work)  # mu's memory is reused
-            F = f[name]
-            mm_update(F, project(neg, A, F, B), project(pos, A, F, B), gamma)
+            F, d = f[name], B is X
+            mm_update(F, project(neg, A, F, B, B_is_data=d), project(pos, A, F, B, B_is_data=d), gamma)
             self._refresh(X, f, name)
             mu = self.mean(X, f, out=mu)
         return mu
@@ -142,9 +144,9 @@ class Structure:
         neg, pos = noise.grad_split(X, mu, work=work)
         out = {}
         for name, A, B in self.terms(X, f):
-            F = f[name]
-            p = project(pos, A, F, B, self.product(f, name))
-            out[name] = np.broadcast_to(p, F.shape) - project(neg, A, F, B)
+            F, d = f[name], B is X
+            p = project(pos, A, F, B, self.product(f, name), d)
+            out[name] = np.broadcast_to(p, F.shape) - project(neg, A, F, B, B_is_data=d)
         return out
 
     def _refresh(self, X, f, name):
