@@ -5,11 +5,14 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from .fit import FitResult
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["read_matrix", "write_result", "read_result"]
 
@@ -21,6 +24,8 @@ def read_matrix(path, *, transpose=False) -> pd.DataFrame:
     Raises ``ValueError`` naming the file for ragged rows, non-numeric cells,
     duplicated labels or an empty table.
     """
+    import pandas as pd  # imported on use: `import nmfcore` does not need pandas (~0.2 s)
+
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"input file {path} does not exist; check the path")
@@ -70,6 +75,8 @@ def _atomic_write_text(path: Path, text: str):
 
 def write_result(result: FitResult, outdir, *, samples=None, features=None, extra=None):
     """Write ``W.tsv``, ``H.tsv`` (and ``G.tsv``), ``trace.tsv`` and ``summary.json`` to ``outdir``."""
+    import pandas as pd
+
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
     k = result.rank
@@ -108,6 +115,8 @@ def _json_default(o):
 
 def read_result(outdir):
     """Read back what :func:`write_result` wrote: dict of DataFrames plus ``summary``."""
+    import pandas as pd
+
     out = Path(outdir)
     res = {name: pd.read_csv(out / f"{name}.tsv", sep="\t", index_col=0)
            for name in ("W", "H", "G") if (out / f"{name}.tsv").exists()}

@@ -4,7 +4,6 @@ from __future__ import annotations
 from itertools import combinations
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment, nnls
 
 from . import _validation as V
 from ._kernels import FLOOR, mm_update, project
@@ -35,6 +34,8 @@ def match_components(A, B):
     distinct row of ``B`` (``B`` may have more rows, e.g. the COSMIC catalogue),
     maximising the summed cosine similarity.
     """
+    from scipy.optimize import linear_sum_assignment  # imported on use: scipy.optimize takes ~0.1 s to import
+
     C = cosine_matrix(A, B)
     ra, rb = linear_sum_assignment(-C)
     cos = C[ra, rb]
@@ -97,6 +98,8 @@ def refit_weights(X, H, noise="gaussian", *, max_iter=5000, tol=1e-10, random_st
     if not isinstance(model, NoiseModel):
         raise ValueError("refit_weights needs a noise model with fixed parameters (e.g. a fitted result's noise)")
     if model.name == "tweedie" and model.power == 0:
+        from scipy.optimize import nnls
+
         W = np.empty((X.shape[0], H.shape[0]))
         Ht = H.T
         for i, x in enumerate(X):
@@ -164,6 +167,8 @@ def adjusted_rand_index(labels_true, labels_pred):
 
 def clustering_accuracy(labels_true, labels_pred):
     """Accuracy of the best one-to-one mapping of clusters to classes (Hungarian)."""
+    from scipy.optimize import linear_sum_assignment
+
     C = _contingency(labels_true, labels_pred)
     r, c = linear_sum_assignment(-C)
     return float(C[r, c].sum() / C.sum())

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
 import numpy as np
-from scipy import optimize, special
+from scipy import special
 
 __all__ = [
     "NoiseModel", "Gaussian", "Poisson", "Gamma", "Tweedie", "NegativeBinomial",
@@ -311,6 +311,8 @@ class Tweedie(NoiseModel):
 
         def nll(logphi):
             return -loglik_sum(mu, float(np.exp(logphi)))
+
+        from scipy import optimize  # ~0.1 s to import: only this search needs it
 
         lo, hi = np.log(phi0) - 4.0, np.log(phi0) + 4.0
         for _ in range(10):  # widen the bracket until the optimum is inside it
