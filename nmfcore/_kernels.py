@@ -22,6 +22,11 @@ from .noise import MEAN, ONES
 
 #: floor for factor entries (keeps every multiplicative update able to grow)
 FLOOR = 1e-16
+#: a single restart's ``A.T @ g`` (n x m x k multiply-adds) is computed as written up to this size and as
+#: ``(g.T @ A).T`` beyond it (OpenBLAS, 2 cores: 21x96 k=3 1.6 vs 2.7 us, 311x96 k=5 14.7 vs 15.9 us,
+#: 96x500 k=5 float32 11.8 vs 14.7 us, float64 22.9 vs 21.2 us; 600x500 k=20 228 vs 148 us,
+#: 1000x2000 k=20 1.6 vs 1.1 ms)
+_SMALL_PRODUCT = 1 << 18
 
 
 def _t(a):
@@ -67,8 +72,8 @@ def project(g, A, F, B, FB=None, B_is_data=False):
         return right if A is None else (_t(A) @ A) @ right
     if A is None:
         out = g
-    elif A.ndim == 2 or A.shape[0] == 1:  # one restart (2-D BLAS): (g.T @ A).T is ~1.4x faster than A.T @ g
-        out = _t(_mm(_t(g), A))
+    elif A.ndim == 2 or A.shape[0] == 1:  # one restart (2-D BLAS): orientation by measured size
+        out = _mm(_t(A), g) if A.shape[-2] * A.shape[-1] * g.shape[-1] <= _SMALL_PRODUCT else _t(_mm(_t(g), A))
     else:  # a batch: a contiguous copy of A.T (cheap) beats both transposed views
         out = _mm(np.ascontiguousarray(_t(A)), g)
     if B is None:
