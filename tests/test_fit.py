@@ -202,6 +202,23 @@ def test_batched_restarts_equal_separate_fits(structure, noise, per_batch, monke
     assert res.divergence == pytest.approx(min(div), rel=1e-10)
 
 
+@pytest.mark.parametrize("structure", ["nmf", "convex", "autoencoder"])
+@pytest.mark.parametrize("noise", ["gaussian", "poisson", "gamma", "tweedie_1.5", "nb_shared"])
+def test_single_restart_product_orientations_agree(monkeypatch, noise, structure):
+    """A single restart computes A.T @ g as written on small problems and as (g.T @ A).T on large ones
+    (_SMALL_PRODUCT); both orientations give the same fit."""
+    rng = np.random.default_rng(9)
+    X = rng.poisson(4.0, size=(20, 15)).astype(float) + 1
+    kw = dict(noise=FIXED_NOISES[noise], structure=structure, random_state=0, max_iter=200, tol=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", nc.ConvergenceWarning)
+        small = nc.fit(X, 3, **kw)
+        monkeypatch.setattr(importlib.import_module("nmfcore._kernels"), "_SMALL_PRODUCT", 0)
+        large = nc.fit(X, 3, **kw)
+    np.testing.assert_allclose(large.W @ large.H, small.W @ small.H, rtol=1e-9)
+    assert large.divergence == pytest.approx(small.divergence, rel=1e-12)
+
+
 def test_pre_runs_continue_the_best_start():
     rng = np.random.default_rng(8)
     X = rng.poisson(4.0, size=(20, 15)).astype(float) + 1
