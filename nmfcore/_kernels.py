@@ -86,11 +86,9 @@ def project(g, A, F, B, FB=None, B_is_data=False):
 
 
 def mm_update(F, num, den, gamma):
-    """In-place multiplicative update ``F *= (num / den) ** gamma`` with a floor.
-
-    ``num`` is a scratch array (every :func:`project` result is freshly computed) and is
-    overwritten with the ratio; no other temporary is made."""
-    ratio = np.divide(num, den, out=num)
+    """In-place multiplicative update ``F *= (num / den) ** gamma`` with a floor (``num`` and
+    ``den`` are left as they are: a structure may hold them)."""
+    ratio = np.divide(num, den)
     if gamma != 1.0:
         np.power(ratio, gamma, out=ratio)
     F *= ratio
@@ -130,15 +128,12 @@ class Structure:
         gamma = noise.gamma
         if not noise.needs_mean:  # Gaussian: X and Gram matrices suffice, the mean is never formed
             for name, A, B in self.terms(X, f):
-                F, d = f[name], B is X
-                mm_update(F, project(X, A, F, B, B_is_data=d), project(MEAN, A, F, B, self.product(f, name), d),
-                          gamma)
+                mm_update(f[name], self.project(X, X, f, name, A, B), self.project(MEAN, X, f, name, A, B), gamma)
                 self._refresh(X, f, name)
             return None
         for name, A, B in self.terms(X, f):
             neg, pos = noise.grad_split(Xe, mu, overwrite=True, work=work)  # mu's memory is reused
-            F, d = f[name], B is X
-            mm_update(F, project(neg, A, F, B, B_is_data=d), project(pos, A, F, B, B_is_data=d), gamma)
+            mm_update(f[name], self.project(neg, X, f, name, A, B), self.project(pos, X, f, name, A, B), gamma)
             self._refresh(X, f, name)
             mu = self.mean(X, f, out=mu)
         return mu
@@ -149,10 +144,14 @@ class Structure:
         neg, pos = noise.grad_split(X, mu, work=work)
         out = {}
         for name, A, B in self.terms(X, f):
-            F, d = f[name], B is X
-            p = project(pos, A, F, B, self.product(f, name), d)
-            out[name] = np.broadcast_to(p, F.shape) - project(neg, A, F, B, B_is_data=d)
+            p = self.project(pos, X, f, name, A, B)
+            out[name] = np.broadcast_to(p, f[name].shape) - self.project(neg, X, f, name, A, B)
         return out
+
+    def project(self, g, X, f, name, A, B):
+        """:func:`project` for the term of factor ``name`` (``A``, ``B`` from :meth:`terms`); a
+        structure can answer from products it holds. The result may be held: do not write to it."""
+        return project(g, A, f[name], B, self.product(f, name) if g is MEAN else None, B is X)
 
     def _refresh(self, X, f, name):
         """Update cached derived quantities after factor ``name`` changed."""
@@ -211,6 +210,22 @@ class Convex(Structure):
     def _refresh(self, X, f, name):
         if name == "G":
             f["H"] = _mm(f["G"], X)
+            f.pop("XHt", None)
+
+    def project(self, g, X, f, name, A, B):
+        # The data term of W's update, X @ H.T, is the transpose of H @ X.T in the Gram term of G's
+        # (Gaussian): one n x m x k product serves both until G changes (the W step leaves H alone).
+        if g is X and name == "W":
+            return self._xht(X, f)
+        if g is MEAN and name == "G":
+            return (_t(A) @ A) @ _t(self._xht(X, f))
+        return super().project(g, X, f, name, A, B)
+
+    @staticmethod
+    def _xht(X, f):
+        if "XHt" not in f:
+            f["XHt"] = _mm(X, _t(f["H"]))
+        return f["XHt"]
 
     def mean(self, X, f, out=None):
         return _mm(f["W"], f["H"], out=out)

@@ -183,7 +183,7 @@ def _iterate(X, structure, noise, state, *, max_iter, tol, check_every, solver, 
         converged[active[done]] = True
         if finished.any():
             for k, v in state.items():
-                if isinstance(v, np.ndarray) and v.ndim >= 1:
+                if k in final and isinstance(v, np.ndarray) and v.ndim >= 1:  # not the structure's caches
                     final[k][active[finished]] = v[None] if single else v[finished]
             if single:
                 break
