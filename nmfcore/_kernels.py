@@ -128,12 +128,12 @@ class Structure:
         gamma = noise.gamma
         if not noise.needs_mean:  # Gaussian: X and Gram matrices suffice, the mean is never formed
             for name, A, B in self.terms(X, f):
-                mm_update(f[name], self.project(X, X, f, name, A, B), self.project(MEAN, X, f, name, A, B), gamma)
+                mm_update(f[name], self.projection(X, X, f, name, A, B), self.projection(MEAN, X, f, name, A, B), gamma)
                 self._refresh(X, f, name)
             return None
         for name, A, B in self.terms(X, f):
             neg, pos = noise.grad_split(Xe, mu, overwrite=True, work=work)  # mu's memory is reused
-            mm_update(f[name], self.project(neg, X, f, name, A, B), self.project(pos, X, f, name, A, B), gamma)
+            mm_update(f[name], self.projection(neg, X, f, name, A, B), self.projection(pos, X, f, name, A, B), gamma)
             self._refresh(X, f, name)
             mu = self.mean(X, f, out=mu)
         return mu
@@ -144,11 +144,11 @@ class Structure:
         neg, pos = noise.grad_split(X, mu, work=work)
         out = {}
         for name, A, B in self.terms(X, f):
-            p = self.project(pos, X, f, name, A, B)
-            out[name] = np.broadcast_to(p, f[name].shape) - self.project(neg, X, f, name, A, B)
+            p = self.projection(pos, X, f, name, A, B)
+            out[name] = np.broadcast_to(p, f[name].shape) - self.projection(neg, X, f, name, A, B)
         return out
 
-    def project(self, g, X, f, name, A, B):
+    def projection(self, g, X, f, name, A, B):
         """:func:`project` for the term of factor ``name`` (``A``, ``B`` from :meth:`terms`); a
         structure can answer from products it holds. The result may be held: do not write to it."""
         return project(g, A, f[name], B, self.product(f, name) if g is MEAN else None, B is X)
@@ -212,14 +212,14 @@ class Convex(Structure):
             f["H"] = _mm(f["G"], X)
             f.pop("XHt", None)
 
-    def project(self, g, X, f, name, A, B):
+    def projection(self, g, X, f, name, A, B):
         # The data term of W's update, X @ H.T, is the transpose of H @ X.T in the Gram term of G's
         # (Gaussian): one n x m x k product serves both until G changes (the W step leaves H alone).
         if g is X and name == "W":
             return self._xht(X, f)
         if g is MEAN and name == "G":
             return (_t(A) @ A) @ _t(self._xht(X, f))
-        return super().project(g, X, f, name, A, B)
+        return super().projection(g, X, f, name, A, B)
 
     @staticmethod
     def _xht(X, f):
