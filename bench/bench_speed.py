@@ -9,6 +9,7 @@ measured side by side in one run mean anything):
 * every noise model scikit-learn has (beta = 2, 1, 0, 0.5 <-> Tweedie p = 0, 1, 2,
   1.5) vs scikit-learn's MU;
 * batched restarts (one 3-D array computation) vs a loop of single fits;
+* NB and convex NMF, which scikit-learn lacks, relative to Poisson NMF (informative, no target);
 * the *floor* of unfused NumPy for KL and Frobenius: the same updates with nothing but the
   unavoidable NumPy calls (preallocated, in place, no convergence check), in each precision. A
   target below the floor cannot be met by any NumPy implementation (only by a fused compiled
@@ -114,14 +115,16 @@ def slope(fn, n1, n2, repeat):
     return max(min(t2) - min(t1), 1e-12) / (n2 - n1)
 
 
-def ours(X, W0, H0, noise, n1, n2, repeat, dtype="float64"):
+def ours(X, W0, H0, noise, n1, n2, repeat, dtype="float64", structure="nmf"):
     """Seconds per iteration inside nmfcore's update loop, as a slope between ``n1`` and ``n2``
     iterations (``FitResult.timings["iterate_s"]``: the convergence checks every 10 iterations are
     included at their steady-state rate; validation, initialisation and the final likelihood are
-    not), so that, as for the peers, fixed costs cancel."""
+    not), so that, as for the peers, fixed costs cancel. Convex NMF starts from its seeded draw."""
+    start = {"init": {"W": W0, "H": H0}} if structure == "nmf" else {"random_state": 0}
+
     def run(n_iter):
-        res = nc.fit(X, W0.shape[1], noise=noise, init={"W": W0, "H": H0}, max_iter=n_iter, tol=0.0,
-                     check_every=10, dtype=dtype)
+        res = nc.fit(X, W0.shape[1], noise=noise, structure=structure, max_iter=n_iter, tol=0.0,
+                     check_every=10, dtype=dtype, **start)
         return res.timings["iterate_s"]
     t1 = min(run(n1) for _ in range(repeat))
     t2 = min(run(n2) for _ in range(repeat))
@@ -169,6 +172,12 @@ def main(argv=None):
             t_floor = slope(lambda it: floor_kl(Xd, Wd.copy(), Hd.copy(), it), n1, n2, args.repeat)
             record("floor", shape, f"KL NumPy floor {dt} / plain NumPy Lee-Seung", t_floor, t_plain, None)
             record("floor", shape, f"nmfcore {dt} / KL NumPy floor {dt}", t_o, t_floor, None)
+        # what the models sklearn lacks cost relative to Poisson NMF (no target: informs the choice of model)
+        for what, kw in (("NB (alpha fixed) NMF / Poisson NMF", dict(noise=nc.NegativeBinomial(
+                              alpha=10.0, estimate_alpha=False))),
+                         ("Poisson convex NMF / Poisson NMF", dict(noise=nc.Poisson(), structure="convex"))):
+            record("relative", shape, f"{what}, float64", ours(X, W0, H0, n1=n1, n2=n2, repeat=args.repeat, **kw),
+                   t64, None)
         # every model sklearn has
         Xp = X + 1.0  # Itakura-Saito (Gamma) needs X > 0
         for name, noise, beta, Xb in [("gaussian", nc.Gaussian(estimate_phi=False), "frobenius", X),
