@@ -106,22 +106,21 @@ def refit_weights(X, H, noise="gaussian", *, max_iter=5000, tol=1e-10, random_st
             W[i] = nnls(Ht, x, maxiter=max(30 * H.shape[0], 100))[0]
         return W
     rng = np.random.default_rng(random_state)
-    W = rng.uniform(0.5, 1.5, size=(1, X.shape[0], H.shape[0]))
-    W *= (X.sum(axis=1) / H.sum())[None, :, None] + FLOOR  # rough scale
-    Hb = H[None]
-    mu = W @ Hb
+    W = rng.uniform(0.5, 1.5, size=(X.shape[0], H.shape[0]))
+    W *= (X.sum(axis=1) / H.sum())[:, None] + FLOOR  # rough scale
+    mu = W @ H
     divergence = model.divergence_fn(X)  # data-only terms computed once
-    old = float(divergence(mu)[0])
+    old = float(divergence(mu))
     for it in range(max_iter):
         neg, pos = model.grad_split(X, mu)
-        mm_update(W, project(neg, None, W, Hb), project(pos, None, W, Hb), model.gamma)
-        mu = W @ Hb
+        mm_update(W, project(neg, None, W, H), project(pos, None, W, H), model.gamma)
+        mu = W @ H
         if it % 10 == 9:
-            new = float(divergence(mu)[0])
+            new = float(divergence(mu))
             if abs(old - new) <= tol * abs(new):
                 break
             old = new
-    return W[0]
+    return W
 
 
 def heldout_error(X, H, noise="gaussian", **kwargs):
