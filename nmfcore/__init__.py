@@ -8,13 +8,13 @@ The papers' ``V`` (features x samples) ``~ H W`` is the transpose.
 """
 from . import io, metrics, simulate
 from ._validation import ConvergenceWarning
-from .fit import FitResult, fit
+from .fit import FitResult, fit, fit_many
 from .noise import (NOISE_NAMES, Gamma, Gaussian, NegativeBinomial, NoiseModel, Poisson, Tweedie,
                     make_noise, nb_alpha_mle, tweedie_logpdf)
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "fit", "FitResult", "io", "metrics", "simulate", "ConvergenceWarning", "NoiseModel", "Gaussian", "Poisson", "Gamma", "Tweedie",
+    "fit", "fit_many", "FitResult", "io", "metrics", "simulate", "ConvergenceWarning", "NoiseModel", "Gaussian", "Poisson", "Gamma", "Tweedie",
     "NegativeBinomial", "make_noise", "nb_alpha_mle", "tweedie_logpdf", "NOISE_NAMES",
 ]

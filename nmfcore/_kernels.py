@@ -68,21 +68,19 @@ def project(g, A, F, B, FB=None, B_is_data=False):
         if not B_is_data:
             right = F @ (B @ _t(B))
         else:  # convex: F @ X @ X.T without forming the n x n Gram matrix
-            right = _mm(_mm(F, B) if FB is None else FB, B.T)
+            right = _mm(_mm(F, B) if FB is None else FB, _t(B))
         return right if A is None else (_t(A) @ A) @ right
+    # Every product is written the same way for a batch as for one member (numpy's stacked matmul makes
+    # the 2-D BLAS call of each member), so a member's arithmetic does not depend on its batch: batched
+    # and separate fits agree to the last bit, which Adam needs (its step m / sqrt(v) amplifies rounding
+    # differences in near-zero gradients). Orientation of A.T @ g by measured size (_SMALL_PRODUCT).
     if A is None:
         out = g
-    elif A.ndim == 2 or A.shape[0] == 1:  # one restart (2-D BLAS): orientation by measured size
+    else:
         out = _mm(_t(A), g) if A.shape[-2] * A.shape[-1] * g.shape[-1] <= _SMALL_PRODUCT else _t(_mm(_t(g), A))
-    else:  # a batch: a contiguous copy of A.T (cheap) beats both transposed views
-        out = _mm(np.ascontiguousarray(_t(A)), g)
     if B is None:
         return out
-    if B_is_data:  # convex NMF
-        return _mm(out, B.T)
-    if B.ndim == 3 and B.shape[0] > 1 and out.shape[0] > 1:  # a batch: (B @ out.T).T is ~10 % faster
-        return _t(_mm(B, _t(out)))
-    return _mm(out, _t(B))
+    return _mm(out, _t(B))  # B a factor, or the data (convex NMF; a stack with one matrix per member)
 
 
 def mm_update(F, num, den, gamma):
@@ -160,6 +158,17 @@ class Structure:
         """``F @ B`` for factor ``name`` if it is held already (else ``None``)."""
         return None
 
+    def gaussian_divergence(self, X, f, xx):
+        """``0.5 ||X - mu||^2`` per batch member as ``xx - <X, mu> + 0.5 <W^T W, H H^T>`` (``xx``:
+        ``0.5 ||X||^2``), with ``<X, mu>`` from a product the updates hold (:meth:`cross`)."""
+        W, H = f["W"], self.features(X, f)
+        gram = (_t(W) @ W) * (H @ _t(H))
+        return xx - self.cross(X, f) + 0.5 * gram.sum(axis=(-2, -1))
+
+    def cross(self, X, f):
+        """``<X, W H>`` per batch member."""
+        raise NotImplementedError
+
 
 class Traditional(Structure):
     """Traditional NMF, ``X ~ W @ H``."""
@@ -185,6 +194,22 @@ class Traditional(Structure):
     def terms(self, X, f):
         yield "W", None, f["H"]
         yield "H", f["W"], None
+
+    def projection(self, g, X, f, name, A, B):
+        # H's data term W.T @ X is held until W changes: the Gaussian loss after the iteration reuses it
+        if g is X and name == "H":
+            if "WtX" not in f:
+                f["WtX"] = super().projection(g, X, f, name, A, B)
+            return f["WtX"]
+        return super().projection(g, X, f, name, A, B)
+
+    def _refresh(self, X, f, name):
+        if name == "W":
+            f.pop("WtX", None)
+
+    def cross(self, X, f):
+        WtX = f["WtX"] if "WtX" in f else _mm(_t(f["W"]), X)
+        return (f["H"] * WtX).sum(axis=(-2, -1))
 
     def n_params(self, n, m, k):
         return k * (n + m) - k  # minus the k scale normalisations (rows of H sum to 1)
@@ -220,6 +245,9 @@ class Convex(Structure):
         if g is MEAN and name == "G":
             return (_t(A) @ A) @ _t(self._xht(X, f))
         return super().projection(g, X, f, name, A, B)
+
+    def cross(self, X, f):
+        return (f["W"] * self._xht(X, f)).sum(axis=(-2, -1))
 
     @staticmethod
     def _xht(X, f):

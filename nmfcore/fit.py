@@ -6,6 +6,7 @@ NMF and the autoencoder write ``H = G @ X`` with ``G`` (k x n).
 """
 from __future__ import annotations
 
+import numbers
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from . import _validation as V
 from ._kernels import STRUCTURES
 from .noise import NegativeBinomial, NoiseModel, Poisson, Tweedie, make_noise
 
-__all__ = ["fit", "FitResult"]
+__all__ = ["fit", "fit_many", "FitResult"]
 
 
 @dataclass
@@ -127,32 +128,62 @@ def _adam_step(X, structure, noise, state, mu, lr, scale, work=None, b1=0.9, b2=
             state[name] = U
         structure._refresh(X, state, name)
     # the mean only when the next gradient needs it (not Gaussian: X and Gram products suffice);
-    # the driver forms it for the convergence checks
+    # the driver forms it for the convergence checks where its loss needs it
     return structure.mean(X, state, out=mu) if noise.needs_mean else None
 
 
-def _iterate(X, structure, noise, state, *, max_iter, tol, check_every, solver, lr, check, timer=None):
-    """Run restarts (leading axis of every array in ``state``) to convergence.
+def _loss_fn(X, structure, noise, tol):
+    """``(f(state, mu) -> divergence per member), whether f needs the mean``.
 
-    Converged restarts leave the batch at each check (compaction), so the batch
-    shrinks as restarts finish. Returns the final state and per-restart info.
+    Gaussian in float64: ``0.5 ||X||^2 - <X, mu> + 0.5 <W^T W, H H^T>`` from products the updates
+    hold (:meth:`Structure.gaussian_divergence`), so a check costs no pass over an n x m array (the
+    paper-2 rule checks every iteration). The expansion's rounding error is about
+    ``4 eps 0.5 ||X||^2``; where that exceeds 1 % of ``tol`` times the loss (a near-exact fit, or
+    ``tol = 0``) the check sums the residuals instead. Otherwise the exact elementwise sum.
+    """
+    div = noise.divergence_fn(X)  # data-only terms computed once
+    exact = lambda st, mu: div(structure.mean(X, st) if mu is None else mu)  # noqa: E731
+    if noise.needs_mean or X.dtype != np.float64:
+        return exact, True
+    xx = 0.5 * np.einsum("...ij,...ij->...", X, X)
+    err = 4 * np.finfo(np.float64).eps * xx
+
+    def loss(st, mu):
+        value = structure.gaussian_divergence(X, st, xx)
+        return value if np.all(err <= 0.01 * tol * np.abs(value)) else exact(st, None)
+    return loss, False
+
+
+def _trace_kept(it):
+    """Trace points kept: every check up to 1,000 iterations, then about 900 per decade."""
+    return it <= 1000 or it % (10 ** (len(str(it)) - 3)) == 0
+
+
+def _iterate(X, structure, noise, state, *, max_iter, tol, check_every, solver, lr, check, timer=None):
+    """Run a batch (leading axis of every array in ``state``) to convergence.
+
+    ``X`` is one data matrix shared by the batch (restarts of one fit) or a stack with one matrix per
+    batch member (``fit_many``). Members that converge leave the batch at each check (compaction), so
+    the batch shrinks as they finish. Returns the final state and per-member info.
     """
     t_start = time.perf_counter()
     r = state[structure.factor_names[0]].shape[0]
-    n, m = X.shape
+    per_member = X.ndim == 3
+    n, m = X.shape[-2:]
     scale = 2.0 / (n * m)  # autoencoder loss = mean unit deviance (= MSE for Gaussian)
-    divergence = noise.divergence_fn(X)  # data-only terms computed once per run
     single = r == 1
-    if single:  # one restart: iterate on 2-D arrays (2-D BLAS, less per-call overhead on small data)
+    if single:  # one member: iterate on 2-D arrays (2-D BLAS, less per-call overhead on small data)
         state = _slice(state, 0)
-        div2d = divergence
-        divergence = lambda mu: np.atleast_1d(div2d(mu))  # noqa: E731
-    mu = structure.mean(X, state)
-    # a batch (at most _BATCH_BYTES of mean): X broadcast to it once, for the elementwise MM terms
-    Xe = np.ascontiguousarray(np.broadcast_to(X, mu.shape)) if r > 1 else None
+        X = X[0] if per_member else X
+        per_member = False
+    loss, wants_mu = _loss_fn(X, structure, noise, tol if check else 0.0)
+    mu = structure.mean(X, state) if (noise.needs_mean or wants_mu) else None
+    # elementwise MM terms: X itself, or for restarts of one X a copy broadcast to the batch
+    Xe = X if per_member else (np.ascontiguousarray(np.broadcast_to(X, mu.shape)) if r > 1 and mu is not None
+                               else None)
     # scratch arrays for the gradient terms, allocated once per run (see NoiseModel.grad_split)
     work = [np.empty_like(mu), np.empty_like(mu)] if noise.needs_mean else None
-    obj = divergence(mu)
+    obj = np.atleast_1d(loss(state, mu))
     traces = [[(0, float(o))] for o in obj]
     n_iter = np.zeros(r, dtype=int)
     converged = np.zeros(r, dtype=bool)
@@ -168,20 +199,21 @@ def _iterate(X, structure, noise, state, *, max_iter, tol, check_every, solver, 
             else:
                 mu = _adam_step(X, structure, noise, state, mu, lr, scale, work)
         it += steps
-        if mu is None:  # the updates did not need the mean (Gaussian): form it for the check only
+        if mu is None and wants_mu:  # the updates did not need the mean (Gaussian): form it for the check
             mu = structure.mean(X, state)
-        new = divergence(mu)
+        new = np.atleast_1d(loss(state, mu))
         rel = np.abs(obj - new) / np.maximum(np.abs(new), 1e-300)
-        for j, a in enumerate(active):
-            traces[a].append((it, float(new[j])))
+        if _trace_kept(it) or it >= max_iter:
+            for j, a in enumerate(active):
+                traces[a].append((it, float(new[j])))
         n_iter[active] = it
         done = (rel < tol) if check else np.zeros(active.size, dtype=bool)
-        if it >= max_iter:
-            finished = np.ones(active.size, dtype=bool)
-        else:
-            finished = done
+        finished = np.ones(active.size, dtype=bool) if it >= max_iter else done
         converged[active[done]] = True
         if finished.any():
+            for j, a in enumerate(active[finished]):
+                if traces[a][-1][0] != it:
+                    traces[a].append((it, float(new[finished][j])))
             for k, v in state.items():
                 if k in final and isinstance(v, np.ndarray) and v.ndim >= 1:  # not the structure's caches
                     final[k][active[finished]] = v[None] if single else v[finished]
@@ -190,7 +222,10 @@ def _iterate(X, structure, noise, state, *, max_iter, tol, check_every, solver, 
             keep = ~finished
             state = _slice(state, keep)
             mu, new, active = (None if mu is None else mu[keep]), new[keep], active[keep]
-            if Xe is not None:
+            if per_member:
+                X = Xe = X[keep]
+                loss, _ = _loss_fn(X, structure, noise, tol if check else 0.0)
+            elif Xe is not None:
                 Xe = Xe[: active.size] if active.size > 1 else None
             if work is not None:
                 work = [w[: active.size] for w in work]
@@ -201,77 +236,92 @@ def _iterate(X, structure, noise, state, *, max_iter, tol, check_every, solver, 
     return final, n_iter, converged, traces
 
 
-#: restarts are iterated together in batches whose mean array stays below this size; beyond it numpy's
-#: stacked products lose to one 2-D BLAS call per restart (measured: 21x96 k=3, 10 restarts batched
-#: 3.8x faster than one by one; 96x500 and 200x500 equal; 300x1000 k=10 1.3x slower batched)
+#: a batch is iterated together while its mean arrays stay below this size; beyond it numpy's
+#: stacked products lose to one 2-D BLAS call per member (measured for restarts: 21x96 k=3, 10 restarts
+#: batched 3.8x faster than one by one; 96x500 and 200x500 equal; 300x1000 k=10 1.3x slower batched)
 _BATCH_BYTES = 4 << 20
 
 
 def _iterate_batches(X, structure, noise, state, **kw):
-    """:func:`_iterate` over the restarts in batches of at most :data:`_BATCH_BYTES` of mean."""
+    """:func:`_iterate` over the batch in parts of at most :data:`_BATCH_BYTES` of mean."""
     r = state[structure.factor_names[0]].shape[0]
-    size = max(1, _BATCH_BYTES // (X.shape[0] * X.shape[1] * X.dtype.itemsize))
+    size = max(1, _BATCH_BYTES // (X.shape[-2] * X.shape[-1] * X.dtype.itemsize))
     if r <= size:
         return _iterate(X, structure, noise, state, **kw)
-    parts = [_iterate(X, structure, noise, _slice(state, slice(i, i + size)), **kw) for i in range(0, r, size)]
+    parts = [_iterate(X[i:i + size] if X.ndim == 3 else X, structure, noise, _slice(state, slice(i, i + size)), **kw)
+             for i in range(0, r, size)]
     final = {k: (np.concatenate([p[0][k] for p in parts]) if isinstance(v, np.ndarray) and v.ndim >= 1 else v)
              for k, v in parts[0][0].items()}
     return (final, np.concatenate([p[1] for p in parts]), np.concatenate([p[2] for p in parts]),
             [t for p in parts for t in p[3]])
 
 
-def _fit_fixed(X, structure_name, noise, rank, *, n_restarts, rng, init, max_iter, tol,
-               check_every, pre_iter, solver, lr, ae_constraint, ae_init, dtype, timer):
-    """Fit with fixed nuisance parameters: restarts, optional pre-runs, best by divergence."""
+def _start(Xs, structure, rank, n_restarts, rngs, inits, ae_init):
+    """Starting factors of every member (``n_restarts`` each, or its ``init``), stacked on one axis."""
+    states = []
+    for X, rng, init in zip(Xs, rngs, inits):
+        if init is not None:  # validated by fit() (user starts) or an earlier fit (NB warm starts)
+            st = {k: np.array(init[k], dtype=float, copy=True)[None] for k in structure.factor_names}
+            structure._refresh(X, st, structure.factor_names[-1])
+        else:
+            st = structure.init(X, rank, n_restarts, rng, scale=(ae_init != "uniform"))
+        states.append(st)
+    if len(states) == 1:
+        return states[0]
+    return {k: np.concatenate([s[k] for s in states]) for k in states[0]}
+
+
+def _fit_fixed(Xs, structure_name, noise, rank, *, n_restarts, rngs, inits, max_iter, tol, check_every,
+               pre_iter, solver, lr, ae_constraint, ae_init, dtype, timer):
+    """Fit every matrix of ``Xs`` (one shape) with fixed nuisance parameters, as one batch: restarts,
+    optional pre-runs, best start of each member by divergence. One ``(factors, n_iter, converged,
+    trace, restarts)`` per member."""
     structure = STRUCTURES[structure_name]
-    X64, X = X, X.astype(dtype, copy=False)
-    if init is not None:  # validated by fit() (user starts) or an earlier fit (NB warm starts)
-        state = {k: np.array(init[k], dtype=float, copy=True)[None] for k in structure.factor_names}
-        structure._refresh(X64, state, structure.factor_names[-1])
-    else:
-        state = structure.init(X64, rank, n_restarts, rng, scale=(ae_init != "uniform"))
+    b = len(Xs)
+    state = _start(Xs, structure, rank, n_restarts, rngs, inits, ae_init)
+    r = state[structure.factor_names[0]].shape[0] // b  # starts per member
     # starts are drawn in float64 so that a seed gives the same start in every precision
     state = {k: v.astype(dtype, copy=False) for k, v in state.items()}
+    X = Xs[0].astype(dtype, copy=False) if b == 1 else np.repeat(np.stack(Xs).astype(dtype, copy=False), r, axis=0)
     if solver == "adam":
         _adam_init(structure, state, ae_constraint)
-    restarts = []
-    if pre_iter and state[structure.factor_names[0]].shape[0] > 1:
+    kw = dict(solver=solver, lr=lr, timer=timer)
+    if pre_iter and r > 1:
         state, _, _, pre_traces = _iterate_batches(X, structure, noise, state, max_iter=pre_iter, tol=0.0,
-                                                   check_every=pre_iter, solver=solver, lr=lr, check=False,
-                                                   timer=timer)
-        pre_obj = np.array([t[-1][1] for t in pre_traces])
-        best = int(np.argmin(pre_obj))
-        restarts = [{"restart": i, "pre_divergence": float(o)} for i, o in enumerate(pre_obj)]
-        state = _slice(state, np.array([best]))
-        final, n_iter, conv, traces = _iterate_batches(X, structure, noise, state, max_iter=max_iter, tol=tol,
-                                                       check_every=check_every, solver=solver, lr=lr,
-                                                       check=True, timer=timer)
+                                                   check_every=pre_iter, check=False, **kw)
+        pre_obj = np.array([t[-1][1] for t in pre_traces]).reshape(b, r)
+        best = np.argmin(pre_obj, axis=1)
+        first = np.arange(b) * r + best
+        state = _slice(state, first)
+        final, n_iter, conv, traces = _iterate_batches(X if b == 1 else X[first], structure, noise, state,
+                                                       max_iter=max_iter, tol=tol, check_every=check_every,
+                                                       check=True, **kw)
         n_iter = n_iter + pre_iter
-        traces = [pre_traces[best] + [(i + pre_iter, o) for i, o in traces[0][1:]]]
-        restarts[best].update(divergence=traces[0][-1][1], n_iter=int(n_iter[0]), converged=bool(conv[0]))
-        idx = 0
+        traces = [pre_traces[first[i]] + [(j + pre_iter, o) for j, o in traces[i][1:]] for i in range(b)]
+        restarts = [[{"restart": j, "pre_divergence": float(o)} for j, o in enumerate(pre_obj[i])] for i in range(b)]
+        for i in range(b):
+            restarts[i][best[i]].update(divergence=traces[i][-1][1], n_iter=int(n_iter[i]), converged=bool(conv[i]))
+        sel = np.arange(b)
     else:
         final, n_iter, conv, traces = _iterate_batches(X, structure, noise, state, max_iter=max_iter, tol=tol,
-                                                       check_every=check_every, solver=solver, lr=lr,
-                                                       check=True, timer=timer)
-        objs = np.array([t[-1][1] for t in traces])
-        idx = int(np.argmin(objs))
-        restarts = [{"restart": i, "divergence": float(o), "n_iter": int(n_iter[i]),
-                     "converged": bool(conv[i])} for i, o in enumerate(objs)]
-    best = {k: final[k][idx].astype(np.float64) for k in structure.factor_names}
-    if "G" in best:
-        best["H"] = best["G"] @ X64
-    return best, int(n_iter[idx]), bool(conv[idx]), traces[idx], restarts
+                                                       check_every=check_every, check=True, **kw)
+        objs = np.array([t[-1][1] for t in traces]).reshape(b, r)
+        sel = np.arange(b) * r + np.argmin(objs, axis=1)
+        restarts = [[{"restart": j, "divergence": float(objs[i, j]), "n_iter": int(n_iter[i * r + j]),
+                      "converged": bool(conv[i * r + j])} for j in range(r)] for i in range(b)]
+    out = []
+    for i, j in enumerate(sel):
+        f = {k: final[k][j].astype(np.float64) for k in structure.factor_names}
+        if "G" in f:
+            f["H"] = f["G"] @ Xs[i]
+        out.append((f, int(n_iter[j]), bool(conv[j]), traces[j], restarts[i]))
+    return out
 
 
 # ---------------------------------------------------------------------------
-# public entry point
+# public entry points
 # ---------------------------------------------------------------------------
-def fit(X, rank, *, noise="poisson", structure="nmf", n_restarts=1, max_iter=10_000, tol=1e-8,
-        check_every=10, pre_iter=0, random_state=None, init=None, nb_rounds=5, nb_tol=1e-3,
-        lr=1e-4, ae_constraint="abs", ae_init="scaled", solver=None, dtype="float64"):
-    """Fit NMF, convex NMF or the non-negative linear autoencoder under a noise model.
-
+_FIT_DOC = """
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features)
@@ -291,14 +341,14 @@ def fit(X, rank, *, noise="poisson", structure="nmf", n_restarts=1, max_iter=10_
         (``"project"``).
     n_restarts : int
         Random starts, fitted together as batched (3-D) array computations where
-        that is faster: batches of restarts whose mean arrays total at most 4 MB
-        (small data, where per-call overhead dominates); one restart at a time
-        for larger data, where 2-D BLAS calls win. The start with the smallest
-        divergence is kept.
+        that is faster: batches whose mean arrays total at most 4 MB (small data,
+        where per-call overhead dominates); one at a time for larger data, where
+        2-D BLAS calls win. The start with the smallest divergence is kept.
     max_iter, tol, check_every : int, float, int
         Stop when the relative change of the divergence between two checks
         ``check_every`` iterations apart is below ``tol`` (or at ``max_iter``,
-        with a :class:`ConvergenceWarning`).
+        with a :class:`ConvergenceWarning`). ``check_every=1`` is the rule of
+        Egendal et al. (relative change between consecutive iterations).
     pre_iter : int
         If > 0 and ``n_restarts > 1``: run every start for ``pre_iter``
         iterations, then continue only the best to convergence (as nmfgenr).
@@ -312,46 +362,52 @@ def fit(X, rank, *, noise="poisson", structure="nmf", n_restarts=1, max_iter=10_
         are alternated until alpha changes by less than ``nb_tol`` (relative) or
         ``nb_rounds`` rounds. Each half-step increases the full NB likelihood.
     ae_init : {"scaled", "uniform"}
-        ``uniform``: raw U(0, 1) starts as in the autoencoder paper; ``scaled``:
-        U(0, 1) rescaled so the initial mean matches the data mean.
+        Starts of every structure: ``uniform``: raw U(0, 1) entries as in the
+        autoencoder paper; ``scaled``: U(0, 1) rescaled so the initial mean
+        matches the data mean.
     dtype : {"float64", "float32"}
         Precision of the iterations (float32 is about twice as fast; its
         relative-change test cannot go below ~1e-6, so a smaller ``tol`` is
         raised to 1e-6 with a warning). Likelihoods and results are float64.
+"""
 
-    Returns
-    -------
-    FitResult
-    """
-    t0 = time.perf_counter()
+
+def _check_settings(structure, rank, kw):
+    """Validate the settings that do not depend on the data; returns (noise spec, driver options)."""
     V.check_structure(structure)
-    X = V.check_matrix(X)
-    n, m = X.shape
-    rank = V.check_rank(rank, X.shape)
-    n_restarts = V.check_positive_int(n_restarts, "n_restarts")
-    max_iter = V.check_positive_int(max_iter, "max_iter")
-    check_every = V.check_positive_int(check_every, "check_every")
-    pre_iter = V.check_positive_int(pre_iter, "pre_iter", minimum=0)
-    nb_rounds = V.check_positive_int(nb_rounds, "nb_rounds")
-    tol = V.check_positive_float(tol, "tol", allow_zero=True)
-    if solver is None:
-        solver = "adam" if structure == "autoencoder" else "mm"
+    if isinstance(rank, bool) or not isinstance(rank, numbers.Integral):
+        raise ValueError(f"rank must be an integer, got {rank!r}")
+    opts = dict(kw)
+    for name in ("n_restarts", "max_iter", "check_every", "nb_rounds"):
+        opts[name] = V.check_positive_int(opts[name], name)
+    opts["pre_iter"] = V.check_positive_int(opts["pre_iter"], "pre_iter", minimum=0)
+    opts["tol"] = V.check_positive_float(opts["tol"], "tol", allow_zero=True)
+    opts["nb_tol"] = V.check_positive_float(opts["nb_tol"], "nb_tol")
+    solver = opts["solver"] or ("adam" if structure == "autoencoder" else "mm")
     if solver not in ("mm", "adam"):
         raise ValueError(f"solver must be 'mm' or 'adam', got {solver!r}")
-    if ae_constraint not in ("abs", "project"):
-        raise ValueError(f"ae_constraint must be 'abs' or 'project', got {ae_constraint!r}")
-    if ae_init not in ("scaled", "uniform"):
-        raise ValueError(f"ae_init must be 'scaled' or 'uniform', got {ae_init!r}")
+    opts["solver"] = solver
+    if opts["ae_constraint"] not in ("abs", "project"):
+        raise ValueError(f"ae_constraint must be 'abs' or 'project', got {opts['ae_constraint']!r}")
+    if opts["ae_init"] not in ("scaled", "uniform"):
+        raise ValueError(f"ae_init must be 'scaled' or 'uniform', got {opts['ae_init']!r}")
     if solver == "adam":
-        lr = V.check_positive_float(lr, "lr")
-    if str(dtype) not in ("float64", "float32"):
-        raise ValueError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
-    dtype = np.dtype(str(dtype))
-    if dtype == np.float32 and 0 < tol < 1e-6:
-        warnings.warn(f"tol={tol} is below float32 resolution; using tol=1e-6 (use dtype='float64' for "
-                      "tighter convergence)", UserWarning, stacklevel=2)
-        tol = 1e-6
-    spec = make_noise(noise)
+        opts["lr"] = V.check_positive_float(opts["lr"], "lr")
+    if str(opts["dtype"]) not in ("float64", "float32"):
+        raise ValueError(f"dtype must be 'float64' or 'float32', got {opts['dtype']!r}")
+    opts["dtype"] = np.dtype(str(opts["dtype"]))
+    if opts["dtype"] == np.float32 and 0 < opts["tol"] < 1e-6:
+        warnings.warn(f"tol={opts['tol']} is below float32 resolution; using tol=1e-6 (use dtype='float64' for "
+                      "tighter convergence)", UserWarning, stacklevel=3)
+        opts["tol"] = 1e-6
+    return make_noise(opts.pop("noise")), opts
+
+
+def _check_data(X, rank, structure, spec, init, name="X"):
+    """Validate one data matrix (and its start) against the model; returns (X, init)."""
+    X = V.check_matrix(X, name=name)
+    n, m = X.shape
+    rank = V.check_rank(rank, X.shape)
     probe = spec if isinstance(spec, NoiseModel) else (
         Tweedie(power=min(spec["powers"])) if spec["family"] == "tweedie" else Poisson())
     probe.check_data(X)
@@ -361,82 +417,174 @@ def fit(X, rank, *, noise="poisson", structure="nmf", n_restarts=1, max_iter=10_
         fn = STRUCTURES[structure].factor_names
         shapes = {"W": (n, rank), "H": (rank, m), "G": (rank, n)}
         init = V.check_init(init, fn, {k: shapes[k] for k in fn}, structure)
-    if init is not None and n_restarts > 1:
-        warnings.warn("init was given, so n_restarts is ignored (one start)", UserWarning, stacklevel=2)
+    return X, init
+
+
+def _rngs(random_state, count):
+    """One generator and recorded seed per member (a single seed or generator serves every member)."""
+    if isinstance(random_state, (list, tuple, np.ndarray)):
+        if len(random_state) != count:
+            raise ValueError(f"random_state has {len(random_state)} seeds for {count} data matrices; give one "
+                             "seed per matrix or a single seed")
+        return [_rngs(s, 1)[0][0] for s in random_state], list(random_state)
     if isinstance(random_state, np.random.Generator):
-        rng, seed = random_state, None
-    else:
-        rng, seed = np.random.default_rng(random_state), random_state
-    state0 = rng.bit_generator.state  # every nuisance candidate starts from the same draws
+        return [random_state] * count if count == 1 else [np.random.default_rng(random_state.bit_generator.random_raw())
+                                                          for _ in range(count)], [None] * count
+    return [np.random.default_rng(random_state) for _ in range(count)], [random_state] * count
 
-    opts = dict(n_restarts=n_restarts, init=init, max_iter=max_iter, tol=tol, check_every=check_every,
-                pre_iter=pre_iter, solver=solver, lr=lr, ae_constraint=ae_constraint, ae_init=ae_init,
-                dtype=dtype, timer={})
 
-    def run(model, **over):
-        rng.bit_generator.state = state0
+def _estimate(Xs, structure, spec, rank, rngs, inits, opts, nb_rounds, nb_tol):
+    """Fit a group of equal-shaped matrices and estimate the nuisance parameters of the noise model.
+
+    Returns per member ``(model, factors, n_iter, converged, trace, restarts, path, extra_params)``.
+    Every candidate (Tweedie power, NB round) of a member starts from the same draws as its first fit.
+    """
+    b = len(Xs)
+    state0 = [rng.bit_generator.state for rng in rngs]
+
+    def run(model, members, **over):
+        for i in members:
+            rngs[i].bit_generator.state = state0[i]
         o = dict(opts, **over)
-        return _fit_fixed(X, structure, model, rank, rng=rng, **o)
+        o.setdefault("inits", [inits[i] for i in members])
+        return _fit_fixed([Xs[i] for i in members], structure, model, rank, rngs=[rngs[i] for i in members], **o)
 
-    path = []
+    out = []
     if isinstance(spec, dict) and spec["family"] == "tweedie":
-        best = None
+        best, paths = [None] * b, [[] for _ in range(b)]
         for p in spec["powers"]:
-            model = Tweedie(power=p)
-            f, it, conv, trace, restarts = run(model)
+            for i, (f, it, conv, trace, restarts) in enumerate(run(Tweedie(power=p), range(b))):
+                mu = f["W"] @ f["H"]
+                model = Tweedie(power=p).with_nuisance(Xs[i], mu)
+                ll = model.loglik(Xs[i], mu)
+                paths[i].append({"power": p, "phi": model.phi, "loglik": ll,
+                                 "divergence": model.divergence(Xs[i], mu), "n_iter": it, "converged": conv})
+                if best[i] is None or ll > best[i][0]:
+                    best[i] = (ll, model, f, it, conv, trace, restarts)
+        return [(*best[i][1:], paths[i], 1) for i in range(b)]  # the power is one more parameter
+    if isinstance(spec, dict) and spec["family"] == "nb":
+        for i, (f, it, conv, trace, restarts) in enumerate(run(Poisson(), range(b))):
+            X = Xs[i]
             mu = f["W"] @ f["H"]
-            model = model.with_nuisance(X, mu)
-            ll = model.loglik(X, mu)
-            path.append({"power": p, "phi": model.phi, "loglik": ll,
-                         "divergence": model.divergence(X, mu), "n_iter": it, "converged": conv})
-            if best is None or ll > best[0]:
-                best = (ll, model, f, it, conv, trace, restarts)
-        _, model, f, it, conv, trace, restarts = best
-        extra_params = 1  # the power
-    elif isinstance(spec, dict) and spec["family"] == "nb":
-        f, it, conv, trace, restarts = run(Poisson())
-        mu = f["W"] @ f["H"]
-        model = NegativeBinomial(alpha=1.0, dispersion=spec["dispersion"]).with_nuisance(X, mu)
-        path.append({"round": 0, "fit": "poisson", **model.params, "loglik": model.loglik(X, mu)})
-        total_it = it
-        for rnd in range(1, nb_rounds + 1):
-            warm = {k: v for k, v in f.items() if k in STRUCTURES[structure].factor_names}
-            f, it, conv, t2, _ = run(model, init=warm, n_restarts=1, pre_iter=0)
-            total_it += it
-            trace = trace + [(i + trace[-1][0], o) for i, o in t2[1:]]
-            mu = f["W"] @ f["H"]
-            new = model.with_nuisance(X, mu)
-            change = float(np.max(np.abs(np.log(np.asarray(new.alpha)) - np.log(np.asarray(model.alpha)))))
-            model = new
-            path.append({"round": rnd, "fit": "nb", **model.params, "loglik": model.loglik(X, mu),
-                         "n_iter": it, "alpha_change": change})
-            if change < nb_tol:
-                break
-        it = total_it
-        extra_params = 0
-    else:
-        model = spec
-        f, it, conv, trace, restarts = run(model)
-        mu = f["W"] @ f["H"]
-        model = model.with_nuisance(X, mu)
-        extra_params = 0
-    if not conv:
-        warnings.warn(f"{structure}/{model.label} fit did not converge in {max_iter} iterations "
-                      f"(tol={tol}); increase max_iter or tol", V.ConvergenceWarning, stacklevel=2)
+            model = NegativeBinomial(alpha=1.0, dispersion=spec["dispersion"]).with_nuisance(X, mu)
+            path = [{"round": 0, "fit": "poisson", **model.params, "loglik": model.loglik(X, mu)}]
+            total_it = it
+            for rnd in range(1, nb_rounds + 1):
+                warm = {k: v for k, v in f.items() if k in STRUCTURES[structure].factor_names}
+                f, it, conv, t2, _ = run(model, [i], inits=[warm], n_restarts=1, pre_iter=0)[0]
+                total_it += it
+                trace = trace + [(j + trace[-1][0], o) for j, o in t2[1:]]
+                mu = f["W"] @ f["H"]
+                new = model.with_nuisance(X, mu)
+                change = float(np.max(np.abs(np.log(np.asarray(new.alpha)) - np.log(np.asarray(model.alpha)))))
+                model = new
+                path.append({"round": rnd, "fit": "nb", **model.params, "loglik": model.loglik(X, mu),
+                             "n_iter": it, "alpha_change": change})
+                if change < nb_tol:
+                    break
+            out.append((model, f, total_it, conv, trace, restarts, path, 0))
+        return out
+    for i, (f, it, conv, trace, restarts) in enumerate(run(spec, range(b))):
+        out.append((spec.with_nuisance(Xs[i], f["W"] @ f["H"]), f, it, conv, trace, restarts, [], 0))
+    return out
+
+
+def _result(X, structure, rank, fitted, seed, solver, dtype, timings, t0):
+    """The :class:`FitResult` of one member: rows of H normalised to sum to 1, likelihood, parameters."""
+    model, f, it, conv, trace, restarts, path, extra_params = fitted
+    n, m = X.shape
     W, H, G = f["W"], f["H"], f.get("G")
     mu = W @ H
-    # normalise rows of H to sum to 1; the fit is unchanged
     s = H.sum(axis=1)
     s = np.where(s > 0, s, 1.0)
     H = H / s[:, None]
     W = W * s[None, :]
     if G is not None:
         G = G / s[:, None]
-    ll = model.loglik(X, mu)
     n_params = STRUCTURES[structure].n_params(n, m, rank) + model.n_nuisance(n) + extra_params
-    timings = dict(opts["timer"], total_s=time.perf_counter() - t0)
-    return FitResult(W=W, H=H, G=G, structure=structure, noise=model, rank=rank, loglik=float(ll),
+    return FitResult(W=W, H=H, G=G, structure=structure, noise=model, rank=rank, loglik=float(model.loglik(X, mu)),
                      divergence=model.divergence(X, mu), n_params=int(n_params), n_iter=int(it),
                      converged=bool(conv), trace=trace, seed=seed, time_s=time.perf_counter() - t0,
                      n_samples=n, n_features=m, restarts=restarts, nuisance_path=path, solver=solver,
-                     timings=timings, dtype=str(dtype))
+                     timings=dict(timings, total_s=time.perf_counter() - t0), dtype=str(dtype))
+
+
+def fit_many(Xs, rank, *, noise="poisson", structure="nmf", n_restarts=1, max_iter=10_000, tol=1e-8,
+             check_every=10, pre_iter=0, random_state=None, init=None, nb_rounds=5, nb_tol=1e-3,
+             lr=1e-4, ae_constraint="abs", ae_init="scaled", solver=None, dtype="float64"):
+    """Fit one model to many data matrices at once; one :class:`FitResult` per matrix, in order.
+
+    Matrices of one shape (e.g. the training sets of cross-validation splits) are iterated as one
+    stacked array computation (a leading axis over the matrices and their restarts); each stops by its
+    own rule and leaves the batch, and each result equals ``fit(Xs[i], ...)`` with the same seed (to
+    rounding). Matrices of different shapes are fitted in one batch per shape.
+
+    ``random_state``: one seed (every matrix starts from the draws it would get alone with it), or one
+    seed per matrix. ``init``: ``None`` or one start dict per matrix. Every other setting is that of
+    :func:`fit`, shared by all matrices; time_s and timings of each result are the batch's divided
+    among its members.
+    """
+    Xs = list(Xs) if not isinstance(Xs, np.ndarray) or Xs.ndim == 3 else [Xs]
+    if not Xs:
+        raise ValueError("fit_many needs at least one data matrix")
+    spec, opts = _check_settings(structure, rank, dict(
+        noise=noise, n_restarts=n_restarts, max_iter=max_iter, tol=tol, check_every=check_every,
+        pre_iter=pre_iter, nb_rounds=nb_rounds, nb_tol=nb_tol, lr=lr, ae_constraint=ae_constraint,
+        ae_init=ae_init, solver=solver, dtype=dtype))
+    if init is not None and (not isinstance(init, (list, tuple)) or len(init) != len(Xs)):
+        raise ValueError(f"init must be None or a list of {len(Xs)} start dicts (one per data matrix)")
+    inits = list(init) if init is not None else [None] * len(Xs)
+    named = len(Xs) > 1
+    checked = [_check_data(X, rank, structure, spec, s, name=f"Xs[{i}]" if named else "X")
+               for i, (X, s) in enumerate(zip(Xs, inits))]
+    Xs, inits = [c[0] for c in checked], [c[1] for c in checked]
+    if any(s is not None for s in inits) and n_restarts > 1:
+        warnings.warn("init was given, so n_restarts is ignored (one start)", UserWarning, stacklevel=2)
+    rngs, seeds = _rngs(random_state, len(Xs))
+    solver, dtype = opts.pop("solver"), opts["dtype"]
+    run_opts = {k: opts[k] for k in ("n_restarts", "max_iter", "tol", "check_every", "pre_iter", "lr",
+                                     "ae_constraint", "ae_init", "dtype")}
+    results = [None] * len(Xs)
+    groups = {}
+    for i, X in enumerate(Xs):
+        groups.setdefault(X.shape, []).append(i)
+    for members in groups.values():
+        t1, timer = time.perf_counter(), {}
+        fitted = _estimate([Xs[i] for i in members], structure, spec, rank, [rngs[i] for i in members],
+                           [inits[i] for i in members], dict(run_opts, solver=solver, timer=timer),
+                           opts["nb_rounds"], opts["nb_tol"])
+        share = {k: v / len(members) for k, v in timer.items()}
+        for i, fi in zip(members, fitted):
+            results[i] = _result(Xs[i], structure, rank, fi, seeds[i], solver, dtype,
+                                 dict(share, batch_size=len(members)), t1)
+        for i in members:  # a batch's wall time is shared by its members
+            results[i].time_s = (time.perf_counter() - t1) / len(members)
+            results[i].timings["total_s"] = results[i].time_s
+    bad = [i for i, r in enumerate(results) if not r.converged]
+    if bad:
+        label = results[bad[0]].noise.label
+        what = (f"{structure}/{label} fit did not converge" if len(Xs) == 1 else
+                f"{len(bad)} of {len(Xs)} {structure}/{label} fits (matrices {bad[:10]}) did not converge")
+        warnings.warn(f"{what} in {max_iter} iterations (tol={opts['tol']}); increase max_iter or tol",
+                      V.ConvergenceWarning, stacklevel=2)
+    return results
+
+
+def fit(X, rank, *, noise="poisson", structure="nmf", n_restarts=1, max_iter=10_000, tol=1e-8,
+        check_every=10, pre_iter=0, random_state=None, init=None, nb_rounds=5, nb_tol=1e-3,
+        lr=1e-4, ae_constraint="abs", ae_init="scaled", solver=None, dtype="float64"):
+    """Fit NMF, convex NMF or the non-negative linear autoencoder under a noise model.
+    {params}
+    Returns
+    -------
+    FitResult
+    """
+    return fit_many([X], rank, noise=noise, structure=structure, n_restarts=n_restarts, max_iter=max_iter,
+                    tol=tol, check_every=check_every, pre_iter=pre_iter, random_state=random_state,
+                    init=None if init is None else [init], nb_rounds=nb_rounds, nb_tol=nb_tol, lr=lr,
+                    ae_constraint=ae_constraint, ae_init=ae_init, solver=solver, dtype=dtype)[0]
+
+
+fit.__doc__ = fit.__doc__.replace("{params}", _FIT_DOC)
+fit_many.__doc__ += _FIT_DOC.replace("X : array-like of shape (n_samples, n_features)",
+                                     "Xs : list of array-like of shape (n_samples_i, n_features_i)")
