@@ -233,9 +233,31 @@ class Convex(Structure):
         return f
 
     def _refresh(self, X, f, name):
-        if name == "G":
+        if name == "W":
+            f.pop("WtX", None)
+        elif f.get("_hold_wtx"):  # Gaussian gradients: H = G X and W.T X from one product [G; W.T] X
+            k = f["G"].shape[-2]
+            P = _mm(np.concatenate((f["G"], _t(f["W"])), axis=-2), X)
+            f["H"], f["WtX"] = np.ascontiguousarray(P[..., :k, :]), np.ascontiguousarray(P[..., k:, :])
+            f.pop("XHt", None)
+        else:
             f["H"] = _mm(f["G"], X)
             f.pop("XHt", None)
+
+    def gradients(self, X, f, noise, mu, work=None):
+        if noise.needs_mean:
+            return super().gradients(X, f, noise, mu, work)
+        # Gaussian: dW = W (H H^T) - X H^T and dG = [(W^T W) H - W^T X] X^T. X H^T and (the transpose of)
+        # the second product come from one product X [H^T | R^T]; W^T X from the refresh of G (above).
+        # Two n x m x 2k products per Adam step instead of four n x m x k ones (wider GEMMs run faster).
+        f["_hold_wtx"] = np.True_  # (state values are arrays)
+        W, H = f["W"], f["H"]
+        WtX = f["WtX"] if "WtX" in f else _mm(_t(W), X)
+        R = (_t(W) @ W) @ H - WtX
+        k = H.shape[-2]
+        Q = _mm(X, np.concatenate((_t(H), _t(R)), axis=-1))
+        f["XHt"] = np.ascontiguousarray(Q[..., :k])
+        return {"W": W @ (H @ _t(H)) - f["XHt"], "G": np.ascontiguousarray(_t(Q[..., k:]))}
 
     def projection(self, g, X, f, name, A, B):
         # The data term of W's update, X @ H.T, is the transpose of H @ X.T in the Gram term of G's
@@ -247,6 +269,8 @@ class Convex(Structure):
         return super().projection(g, X, f, name, A, B)
 
     def cross(self, X, f):
+        if "WtX" in f:
+            return (f["H"] * f["WtX"]).sum(axis=(-2, -1))
         return (f["W"] * self._xht(X, f)).sum(axis=(-2, -1))
 
     @staticmethod

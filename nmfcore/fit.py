@@ -106,23 +106,35 @@ def _adam_init(structure, state, constraint):
 
 
 def _adam_step(X, structure, noise, state, mu, lr, scale, work=None, b1=0.9, b2=0.999, eps=1e-8):
-    """One full-batch Adam step on the autoencoder weights (non-negative by |.| or projection)."""
+    """One full-batch Adam step on the autoencoder weights (non-negative by |.| or projection).
+
+    The update is written as PyTorch's ``Adam`` computes it (``denom = sqrt(v) / sqrt(1 - b2^t) + eps``,
+    ``U -= lr / (1 - b1^t) * m / denom``), in place: a step allocates nothing of the weights' size
+    beyond the gradients."""
     grads = structure.gradients(X, state, noise, mu, work)
     state["t"] += 1
     t = state["t"]
+    step, root = lr / (1 - b1 ** t), 1.0 / np.sqrt(1 - b2 ** t)
     for name in structure.factor_names:
-        U = state["U_" + name]
-        g = grads[name] * scale
+        U, m, v = state["U_" + name], state["m_" + name], state["v_" + name]
+        g = grads[name]  # fresh array: scaled, sign-corrected and squared in place
+        g *= scale
         if state["_constraint"] == "abs":
-            g = g * np.sign(U)
-        m, v = state["m_" + name], state["v_" + name]
+            g *= np.sign(U)
         m *= b1
         m += (1 - b1) * g
         v *= b2
-        v += (1 - b2) * g * g
-        U -= lr * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + eps)
+        g *= g
+        g *= 1 - b2
+        v += g
+        denom = np.sqrt(v, out=g)
+        denom *= root
+        denom += eps
+        np.divide(m, denom, out=denom)
+        denom *= step
+        U -= denom
         if state["_constraint"] == "abs":
-            state[name] = np.abs(U)
+            state[name] = np.abs(U, out=state[name] if state[name] is not U else None)
         else:  # projected gradient: clamp at zero after the step
             np.maximum(U, 0.0, out=U)
             state[name] = U

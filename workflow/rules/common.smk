@@ -22,6 +22,8 @@ BENCH = "results/benchmarks"
 # bundled raw data, found relative to the workflow (never the working directory)
 BUNDLED_DATA = os.path.join(workflow.basedir, "workflow", "resources", "data")
 FIT_PATTERN = "{dataset}/{split}/{structure}/{noise}/k{rank}/s{seed}"
+# a fit_cv job: a block of cv splits of one data set x structure x noise x rank x seed (logs, benchmarks)
+CV_PATTERN = "{dataset}/{block}/{structure}/{noise}/k{rank}/s{seed}"
 FIT_FILES = ("W.tsv", "H.tsv", "trace.tsv", "summary.json", "score.tsv", "timing.tsv")
 FIT_SETTING_KEYS = ("n_restarts", "pre_iter", "max_iter", "tol", "check_every", "nb_rounds", "lr",
                     "ae_init", "ae_constraint", "dtype")
@@ -230,7 +232,32 @@ def get_fit_paths(filename):
 
 
 def get_fit_benchmarks():
-    return [f"{BENCH}/fit_model/{FIT_PATTERN.format(**row)}.tsv" for row in FITS_TABLE.to_dict("records")]
+    """The benchmark of the job that made each fit (a fit_cv job's file once per split it fitted)."""
+    block_of = {s: cv_block_label(b) for b in cv_blocks() for s in b}
+    return [f"{BENCH}/fit_model/{FIT_PATTERN.format(**row)}.tsv" if row["split"] == "all"
+            else f"{BENCH}/fit_cv/{CV_PATTERN.format(**row, block=block_of[row['split']])}.tsv"
+            for row in FITS_TABLE.to_dict("records")]
+
+
+def cv_split_names():
+    return [f"cv{i}" for i in range(config.get("cv", {}).get("n_splits", 3))]
+
+
+def cv_blocks():
+    """The cv splits in blocks of cv.splits_per_job (all in one block by default): one fit_cv job each."""
+    names = cv_split_names()
+    size = config.get("cv", {}).get("splits_per_job") or len(names)
+    return [names[i:i + size] for i in range(0, len(names), size)]
+
+
+def cv_block_label(block):
+    return block[0] if len(block) == 1 else f"{block[0]}-{block[-1][2:]}"
+
+
+def cv_outputs(block):
+    """Every fit file of every split of a block (the other wildcards kept)."""
+    return [f"{FITS}/{{dataset}}/{s}/{{structure}}/{{noise}}/k{{rank}}/s{{seed}}/{name}"
+            for s in block for name in FIT_FILES]
 
 
 def get_data_benchmarks():
@@ -304,7 +331,9 @@ def get_fit_inputs(wildcards):
 
 
 def _fit_row(wildcards):
-    key = (wildcards.dataset, wildcards.split, wildcards.structure, wildcards.noise, int(wildcards.rank),
+    """The fit table's row of a fit (of the first cv split for a fit_cv job: the settings are shared)."""
+    split = getattr(wildcards, "split", None) or cv_split_names()[0]
+    key = (wildcards.dataset, split, wildcards.structure, wildcards.noise, int(wildcards.rank),
            int(wildcards.seed))
     match = FITS_TABLE[(FITS_TABLE["dataset"] == key[0]) & (FITS_TABLE["split"] == key[1])
                        & (FITS_TABLE["structure"] == key[2]) & (FITS_TABLE["noise"] == key[3])
@@ -320,10 +349,14 @@ def get_fit_settings(wildcards):
 
 
 def get_split(wildcards):
+    return split_settings(wildcards.split)
+
+
+def split_settings(split):
     """None for `all`; else {index, seed, test_fraction} of the cv split (split cv<i> uses seed i)."""
-    if wildcards.split == "all":
+    if split == "all":
         return None
-    i = int(wildcards.split[2:])
+    i = int(split[2:])
     return {"index": i, "seed": i, "test_fraction": config.get("cv", {}).get("test_fraction", 0.2)}
 
 

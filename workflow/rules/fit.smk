@@ -1,5 +1,7 @@
-# One rule for every data set x split x structure x noise model x rank x seed. The job also scores
-# its own fit (one row of score.tsv carrying every parameter), so no second process per fit is needed.
+# fit_model: one job per data set x structure x noise model x rank x seed on the `all` split; fit_cv: one
+# job fits every cross-validation split of a data set x structure x noise model x rank x seed as one
+# batched computation (nmfcore.fit_many). Both run fit_model.py, which scores each fit in the same job
+# (one row of score.tsv carrying every parameter) and writes the same files per fit.
 # What differs between runs of the same fit (run time, host, SLURM job) goes to timing.tsv, never to
 # score.tsv, so that the scores are byte-identical for the same config and seeds.
 
@@ -7,6 +9,8 @@
 rule fit_model:
     input:
         unpack(get_fit_inputs),
+    wildcard_constraints:
+        split="all",
     output:
         W=f"{FITS}/{FIT_PATTERN}/W.tsv",
         H=f"{FITS}/{FIT_PATTERN}/H.tsv",
@@ -17,7 +21,7 @@ rule fit_model:
     params:
         noise=get_noise_spec,
         settings=get_fit_settings,
-        split=get_split,
+        splits=lambda wc: [get_split(wc)],
         info=get_dataset_info,
     log:
         f"{LOGS}/fit_model/{FIT_PATTERN}.log",
@@ -27,3 +31,29 @@ rule fit_model:
         "../../envs/nmfcore.yaml"
     script:
         "../scripts/fit_model.py"
+
+
+# one rule per block of splits (cv.splits_per_job): fit_cv0-29 for 30 splits in one job, or e.g.
+# fit_cv0-9, fit_cv10-19, fit_cv20-29 (blocks let two cores or a cluster share a long protocol)
+for _block in cv_blocks():
+
+    rule:
+        name:
+            f"fit_cv{cv_block_label(_block)[2:]}"
+        input:
+            unpack(get_fit_inputs),
+        output:
+            cv_outputs(_block),
+        params:
+            noise=get_noise_spec,
+            settings=get_fit_settings,
+            splits=[split_settings(s) for s in _block],
+            info=get_dataset_info,
+        log:
+            f"{LOGS}/fit_cv/{CV_PATTERN.replace('{block}', cv_block_label(_block))}.log",
+        benchmark:
+            f"{BENCH}/fit_cv/{CV_PATTERN.replace('{block}', cv_block_label(_block))}.tsv"
+        conda:
+            "../../envs/nmfcore.yaml"
+        script:
+            "../scripts/fit_model.py"

@@ -83,7 +83,16 @@ scores["converged"] = scores["converged"].astype(str).str.lower().map({"true": T
 write(scores, sm.output.scores)
 
 text = {"slurm_job_id": str, "host": str}
-timings = sort_fits(pd.DataFrame([{**read_row(t, dtype=text), **read_benchmark(b)}
+# a fit_cv job fits several splits: its wall seconds are divided among them
+shared = pd.Series(list(inp.fit_benchmarks)).value_counts().to_dict()
+
+
+def job_share(path):
+    bench = read_benchmark(path)
+    return {"bench_s": bench["bench_s"] / shared[path], "bench_max_rss": bench["bench_max_rss"]}
+
+
+timings = sort_fits(pd.DataFrame([{**read_row(t, dtype=text), **job_share(b)}
                                   for t, b in zip(inp.timings, inp.fit_benchmarks)]))[KEYS + TIMING_COLUMNS]
 if not timings[KEYS].astype(str).equals(scores[KEYS].astype(str)):
     raise ValueError("timing.tsv and score.tsv files describe different fits")
@@ -130,7 +139,7 @@ write(sort_fits(disp, KEYS + ["sample"])[disp_cols] if len(disp) else disp[disp_
 
 # ---- overhead (method in the module docstring)
 intervals = []
-for path in list(inp.data_benchmarks) + list(inp.fit_benchmarks):
+for path in list(inp.data_benchmarks) + list(dict.fromkeys(inp.fit_benchmarks)):  # each job once
     end = os.path.getmtime(path)
     intervals.append((end - read_benchmark(path)["bench_s"], end))
 starts, ends = np.array(intervals).T

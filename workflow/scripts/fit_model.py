@@ -1,18 +1,27 @@
-"""Fit one model (data set x split x structure x noise x rank x seed), save it and score it.
+"""Fit one model to one or more splits of a data set (data set x structure x noise x rank x seed), save and
+score every fit.
 
-Writes the factors, trace and summary (nmfcore.io.write_result) and two one-row tables:
+The rule fit_model fits the `all` split; fit_cv fits every cross-validation split of the data set in one
+job, as one batched computation (nmfcore.fit_many: the splits' training matrices share their shape).
+Each fit gets its own folder with the factors, trace and summary (nmfcore.io.write_result) and two
+one-row tables:
 
 * score.tsv: every parameter of the fit as a column plus the metrics (training fit, held-out error on
   cv splits with H frozen, matched cosine to the true or the COSMIC signatures, class recovery for
   labelled text). Deterministic: the same config and seed give the same bytes on any machine and run.
 * timing.tsv: the fit's key (_tables.FIT_KEY) plus what differs between runs: seconds inside
-  nmfcore.fit (time_s) and its update loops (iterate_s), the SLURM job id ("" outside SLURM), the host.
+  nmfcore.fit (time_s) and its update loops (iterate_s; for a batch, its time divided among its
+  members), the SLURM job id ("" outside SLURM), the host.
+
+Starts: the `all` split uses the seed itself; split cv<i> uses seed 1000 * seed + i (a different U(0,1)
+start per split, as paper 2's runs), recorded as `start_seed`.
 """
 import gc
 import os
 import socket
 import sys
 import warnings
+from pathlib import Path
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)  # noqa: F821
 warnings.simplefilter("default")
@@ -30,87 +39,106 @@ from _tables import FIT_KEY, FIT_TIMING_COLUMNS  # noqa: E402
 
 sm = snakemake  # noqa: F821
 wc, params, inputs = sm.wildcards, sm.params, sm.input
-settings, info, split = params.settings, params.info, params.split
+settings, info = params.settings, params.info
 X = read_matrix(inputs.X)
 
-# ---- split (paper 2: random train/test split over samples, split cv<i> uses seed i)
-if split is None:
-    train, test = X, None
-else:
+
+def train_test(split):
+    """Paper 2's split: a random permutation of the samples (seed = split index), the first
+    floor((1 - test_fraction) n) samples train (scikit-learn's train_test_split convention)."""
+    if split is None:
+        return X, None
     order = np.random.default_rng(split["seed"]).permutation(X.shape[0])
-    n_test = int(round(split["test_fraction"] * X.shape[0]))
-    test_rows = np.sort(order[:n_test])
-    train_rows = np.sort(order[n_test:])
-    train, test = X.iloc[train_rows], X.iloc[test_rows]
-# samples left empty (e.g. text documents) cannot be fitted by the multiplicative updates
-empty = train.sum(axis=1) == 0
-if empty.any():
-    warnings.warn(f"dropping {int(empty.sum())} all-zero training sample(s) {list(train.index[empty][:5])}: "
-                  "they carry no information for the fit")
-    train = train[~empty]
+    n_train = int(np.floor((1.0 - split["test_fraction"]) * X.shape[0] + 1e-9))
+    return X.iloc[np.sort(order[:n_train])], X.iloc[np.sort(order[n_train:])]
 
-# settings holds exactly the fit settings (common.smk FIT_DEFAULTS keys, schema-checked); the Adam ones
-# only apply to the autoencoder
-AE_ONLY = ("lr", "ae_init", "ae_constraint")
+
+def drop_empty(train):
+    # samples left empty (e.g. text documents) cannot be fitted by the multiplicative updates
+    empty = train.sum(axis=1) == 0
+    if empty.any():
+        warnings.warn(f"dropping {int(empty.sum())} all-zero training sample(s) {list(train.index[empty][:5])}: "
+                      "they carry no information for the fit")
+    return train[~empty]
+
+
+def score(result, train, test, split_name, start_seed):
+    """One score row (parameters first, then the fit, then the metrics) and one timing row."""
+    row = {"dataset": wc.dataset, "data_kind": info["data_kind"], "source": info["source"],
+           "experiment": info["experiment"], "split": split_name, "structure": wc.structure, "noise": wc.noise,
+           "noise_family": params.noise["family"], "noise_fitted": result.noise.label, "rank": int(wc.rank),
+           "seed": int(wc.seed)}
+    row.update(settings)
+    row["start_seed"] = start_seed
+    fitted = result.to_row()
+    for key in ("structure", "noise", "rank", "seed", "n_restarts"):
+        fitted.pop(key, None)
+    timing = {k: row[k] for k in FIT_KEY}
+    timing.update(time_s=fitted.pop("time_s"), iterate_s=fitted.pop("iterate_s", np.nan),
+                  slurm_job_id=os.environ.get("SLURM_JOB_ID", ""), host=socket.gethostname())
+    fitted["n_restarts_run"] = max(len(result.restarts), 1)
+    row.update(fitted)
+    for key in ("noise_power", "noise_phi", "noise_alpha", "noise_alpha_min", "noise_alpha_max"):
+        row.setdefault(key, np.nan)
+    mu = result.W @ result.H
+    row.update(n_train=int(train.shape[0]), n_test=0 if test is None else int(test.shape[0]),
+               train_mse=float(np.mean((train.to_numpy(dtype=float) - mu) ** 2)),
+               test_mse=np.nan, test_divergence=np.nan, test_loglik=np.nan)
+    if test is not None and len(test):
+        held = metrics.heldout_error(test.to_numpy(dtype=float), result.H, result.noise)
+        row.update(test_mse=held["mse"], test_divergence=held["divergence"], test_loglik=held["loglik"])
+    H = pd.DataFrame(result.H, columns=train.columns)
+    row.update(sim_noise=info["sim_noise"], true_rank=info["true_rank"], cos_truth=np.nan, cos_cosmic=np.nan,
+               cosmic_matches="", n_classes=np.nan, ari=np.nan, accuracy=np.nan)
+    if "truth_H" in inputs.keys():
+        truth = pd.read_csv(inputs.truth_H, sep="\t", index_col=0)[H.columns]  # channels joined by label
+        row["cos_truth"] = metrics.match_components(H.to_numpy(), truth.to_numpy())[0]
+    if "reference" in inputs.keys():
+        reference = pd.read_csv(inputs.reference, sep="\t", index_col=0)
+        missing = sorted(set(H.columns) - set(reference.columns))
+        if missing:
+            raise ValueError(f"channels {missing[:5]} of {inputs.X} are not in the reference {inputs.reference}")
+        cos, _, rows_ref, _ = metrics.match_components(H.to_numpy(), reference[H.columns].to_numpy())
+        row["cos_cosmic"] = cos
+        row["cosmic_matches"] = ";".join(reference.index[rows_ref])
+    if "labels" in inputs.keys():
+        labels = pd.read_csv(inputs.labels, sep="\t", index_col=0)["label"].reindex(train.index)
+        known = labels.notna().to_numpy()
+        if known.any():
+            predicted = np.argmax(result.W, axis=1)[known]
+            truth_labels = labels[known].astype(str).to_numpy()
+            row.update(n_classes=int(pd.unique(truth_labels).size),
+                       ari=metrics.adjusted_rand_index(truth_labels, predicted),
+                       accuracy=metrics.clustering_accuracy(truth_labels, predicted))
+    return row, timing
+
+
+# ---- every split of this job: train/test sets, then one batched fit over them
+splits = params.splits
+parts = [train_test(s) for s in splits]
+parts = [(drop_empty(train), test) for train, test in parts]
+names = ["all" if s is None else f"cv{s['index']}" for s in splits]
+starts = [int(wc.seed) if s is None else 1000 * int(wc.seed) + s["index"] for s in splits]
+# settings holds exactly the fit settings (common.smk FIT_DEFAULTS keys, schema-checked); lr and
+# ae_constraint only apply to the autoencoder (ae_init sets the starts of every structure)
+AE_ONLY = ("lr", "ae_constraint")
 fit_kwargs = {k: v for k, v in settings.items() if wc.structure == "autoencoder" or k not in AE_ONLY}
-result = nmfcore.fit(train.to_numpy(dtype=float), int(wc.rank), noise=params.noise, structure=wc.structure,
-                     random_state=int(wc.seed), **fit_kwargs)
-outdir = os.path.dirname(sm.output.score)
-write_result(result, outdir, samples=train.index, features=train.columns,
-             extra={"wildcards": dict(wc.items()), "noise_spec": params.noise, "settings": settings,
-                    "split": split, "test_samples": [] if test is None else list(test.index)})
-
-# ---- score row: parameters first, then the fit, then the metrics
-row = {"dataset": wc.dataset, "data_kind": info["data_kind"], "source": info["source"],
-       "experiment": info["experiment"], "split": wc.split, "structure": wc.structure, "noise": wc.noise,
-       "noise_family": params.noise["family"], "noise_fitted": result.noise.label, "rank": int(wc.rank),
-       "seed": int(wc.seed)}
-row.update(settings)
-fitted = result.to_row()
-for key in ("structure", "noise", "rank", "seed", "n_restarts"):
-    fitted.pop(key, None)
-timing = {k: row[k] for k in FIT_KEY}
-timing.update(time_s=fitted.pop("time_s"), iterate_s=fitted.pop("iterate_s", np.nan),
-              slurm_job_id=os.environ.get("SLURM_JOB_ID", ""), host=socket.gethostname())
-fitted["n_restarts_run"] = max(len(result.restarts), 1)
-row.update(fitted)
-for key in ("noise_power", "noise_phi", "noise_alpha", "noise_alpha_min", "noise_alpha_max"):
-    row.setdefault(key, np.nan)
-mu = result.W @ result.H
-row.update(n_train=int(train.shape[0]), n_test=0 if test is None else int(test.shape[0]),
-           train_mse=float(np.mean((train.to_numpy(dtype=float) - mu) ** 2)),
-           test_mse=np.nan, test_divergence=np.nan, test_loglik=np.nan)
-if test is not None and len(test):
-    held = metrics.heldout_error(test.to_numpy(dtype=float), result.H, result.noise)
-    row.update(test_mse=held["mse"], test_divergence=held["divergence"], test_loglik=held["loglik"])
-
-H = pd.DataFrame(result.H, columns=train.columns)
-row.update(sim_noise=info["sim_noise"], true_rank=info["true_rank"], cos_truth=np.nan, cos_cosmic=np.nan,
-           cosmic_matches="", n_classes=np.nan, ari=np.nan, accuracy=np.nan)
-if "truth_H" in inputs.keys():
-    truth = pd.read_csv(inputs.truth_H, sep="\t", index_col=0)[H.columns]  # channels joined by label
-    row["cos_truth"] = metrics.match_components(H.to_numpy(), truth.to_numpy())[0]
-if "reference" in inputs.keys():
-    reference = pd.read_csv(inputs.reference, sep="\t", index_col=0)
-    missing = sorted(set(H.columns) - set(reference.columns))
-    if missing:
-        raise ValueError(f"channels {missing[:5]} of {inputs.X} are not in the reference {inputs.reference}")
-    cos, _, rows_ref, _ = metrics.match_components(H.to_numpy(), reference[H.columns].to_numpy())
-    row["cos_cosmic"] = cos
-    row["cosmic_matches"] = ";".join(reference.index[rows_ref])
-if "labels" in inputs.keys():
-    labels = pd.read_csv(inputs.labels, sep="\t", index_col=0)["label"].reindex(train.index)
-    known = labels.notna().to_numpy()
-    if known.any():
-        predicted = np.argmax(result.W, axis=1)[known]
-        truth_labels = labels[known].astype(str).to_numpy()
-        row.update(n_classes=int(pd.unique(truth_labels).size),
-                   ari=metrics.adjusted_rand_index(truth_labels, predicted),
-                   accuracy=metrics.clustering_accuracy(truth_labels, predicted))
-pd.DataFrame([row]).to_csv(sm.output.score, sep="\t", index=False, float_format="%.10g")
-pd.DataFrame([timing], columns=FIT_KEY + FIT_TIMING_COLUMNS).to_csv(sm.output.timing, sep="\t", index=False,
-                                                                    float_format="%.10g")
-print(f"done: {result.noise.label} loglik={result.loglik:.6g} converged={result.converged}", file=sys.stderr)
+results = nmfcore.fit_many([train.to_numpy(dtype=float) for train, _ in parts], int(wc.rank), noise=params.noise,
+                           structure=wc.structure, random_state=starts, **fit_kwargs)
+# output folders by split name (FIT_PATTERN: <dataset>/<split>/<structure>/<noise>/k<rank>/s<seed>/<file>)
+outdirs = {Path(p).parts[-6]: os.path.dirname(p) for p in sm.output if p.endswith("score.tsv")}
+for result, (train, test), name, start, split in zip(results, parts, names, starts, splits):
+    outdir = outdirs[name]
+    write_result(result, outdir, samples=train.index, features=train.columns,
+                 extra={"wildcards": {**dict(wc.items()), "split": name}, "noise_spec": params.noise,
+                        "settings": settings, "split": split, "start_seed": start,
+                        "test_samples": [] if test is None else list(test.index)})
+    row, timing = score(result, train, test, name, start)
+    pd.DataFrame([row]).to_csv(os.path.join(outdir, "score.tsv"), sep="\t", index=False, float_format="%.10g")
+    pd.DataFrame([timing], columns=FIT_KEY + FIT_TIMING_COLUMNS).to_csv(
+        os.path.join(outdir, "timing.tsv"), sep="\t", index=False, float_format="%.10g")
+    print(f"done: {name} {result.noise.label} loglik={result.loglik:.6g} converged={result.converged} "
+          f"n_iter={result.n_iter}", file=sys.stderr)
 # Everything is written and the process exits next: freezing the heap spares the interpreter's collection at
 # exit from traversing every numpy/pandas/scipy module object (~0.1 s of each fit job).
 gc.freeze()
