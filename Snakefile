@@ -29,6 +29,7 @@ include: "workflow/rules/simulate.smk"
 include: "workflow/rules/fit.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/plots.smk"
+include: "workflow/rules/paper2.smk"
 
 
 ##### target rules #####

@@ -375,6 +375,8 @@ def get_final_output():
     figure_targets = globals().get("get_figure_targets")
     if figure_targets is not None:
         targets += figure_targets()
+    if config.get("paper2_report"):
+        targets += ["results/paper2/results_paper2.md", "results/paper2/scores.tsv"]
     return targets
 
 

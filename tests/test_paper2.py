@@ -1,0 +1,136 @@
+"""Paper 2's protocol: batched fits of many data matrices (fit_many), the consecutive-iteration stopping rule,
+and convex NMF's Gaussian MM updates reaching the optimum of Ding et al.'s square-root updates."""
+import warnings
+
+import numpy as np
+import pytest
+
+import nmfcore as nc
+
+FIXED = {"gaussian": nc.Gaussian(), "poisson": nc.Poisson(), "gamma": nc.Gamma(),
+         "tweedie_1.5": nc.Tweedie(power=1.5), "nb_5": nc.NegativeBinomial(alpha=5.0)}
+
+
+def _data(count=4, n=18, m=12, seed=0):
+    rng = np.random.default_rng(seed)
+    W = rng.gamma(1.0, 1.0, size=(n, 3))
+    return [rng.poisson(rng.gamma(2.0, 1.0, size=(n, 1)) * W @ rng.gamma(1.0, 2.0, size=(3, m))).astype(float) + 1
+            for _ in range(count)]
+
+
+def _quiet(fn, *args, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", nc.ConvergenceWarning)
+        return fn(*args, **kw)
+
+
+def _same(a, b):
+    for x, y in zip(a, b):
+        assert x.n_iter == y.n_iter and x.converged == y.converged
+        for name in ("W", "H"):
+            np.testing.assert_allclose(getattr(x, name), getattr(y, name), rtol=1e-12, atol=0)
+        assert x.loglik == pytest.approx(y.loglik, rel=1e-12)
+        assert x.divergence == pytest.approx(y.divergence, rel=1e-12)
+
+
+@pytest.mark.parametrize("structure", ["nmf", "convex"])
+@pytest.mark.parametrize("noise", list(FIXED), ids=str)
+def test_fit_many_equals_separate_mm_fits(structure, noise):
+    """Every member of a batch gets the fit it gets alone (same seed), and stops on its own rule."""
+    Xs = _data()
+    kw = dict(noise=FIXED[noise], structure=structure, max_iter=5000, tol=1e-6, check_every=1,
+              random_state=[3, 4, 5, 6])
+    many = _quiet(nc.fit_many, Xs, 3, **kw)
+    alone = [_quiet(nc.fit, X, 3, **dict(kw, random_state=s)) for X, s in zip(Xs, [3, 4, 5, 6])]
+    _same(many, alone)
+    assert len({r.n_iter for r in many}) > 1  # members left the batch at different iterations
+
+
+@pytest.mark.parametrize("noise", ["gaussian", "poisson", "nb_5"])
+@pytest.mark.parametrize("constraint", ["abs", "project"])
+def test_fit_many_equals_separate_adam_fits(noise, constraint):
+    """Adam amplifies rounding differences (m / sqrt(v) of near-zero gradients), so this needs the batched
+    arithmetic of each member to be that of its separate fit, bit for bit."""
+    Xs = _data(3)
+    kw = dict(noise=FIXED[noise], structure="autoencoder", lr=1e-2, max_iter=800, tol=1e-9, check_every=1,
+              ae_constraint=constraint, random_state=11)
+    many = _quiet(nc.fit_many, Xs, 3, **kw)
+    alone = [_quiet(nc.fit, X, 3, **kw) for X in Xs]
+    _same(many, alone)
+    for x, y in zip(many, alone):
+        np.testing.assert_allclose(x.G, y.G, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("noise", ["nb", "tweedie"])
+def test_fit_many_equals_separate_fits_with_nuisance_estimation(noise):
+    Xs = _data(3, seed=2)
+    kw = dict(noise=noise if noise == "nb" else {"family": "tweedie", "powers": [1.2, 1.5]}, max_iter=400, tol=1e-6,
+              n_restarts=3, pre_iter=20, random_state=1)
+    many = _quiet(nc.fit_many, Xs, 2, **kw)
+    alone = [_quiet(nc.fit, X, 2, **kw) for X in Xs]
+    _same(many, alone)
+    assert [m.noise.params for m in many] == [a.noise.params for a in alone]
+
+
+def test_fit_many_mixed_shapes_and_restarts():
+    """Matrices of different shapes are fitted in one batch per shape; results come back in input order."""
+    Xs = _data(2, n=15) + _data(2, n=20, seed=1)
+    Xs = [Xs[0], Xs[2], Xs[1], Xs[3]]
+    kw = dict(noise="poisson", max_iter=300, n_restarts=3, pre_iter=10, random_state=0)
+    many = _quiet(nc.fit_many, Xs, 2, **kw)
+    assert [r.W.shape[0] for r in many] == [15, 20, 15, 20]
+    _same(many, [_quiet(nc.fit, X, 2, **kw) for X in Xs])
+
+
+def test_fit_many_rejects_bad_input_naming_the_matrix():
+    Xs = _data(3)
+    Xs[1] = Xs[1].copy()
+    Xs[1][0, 0] = -1
+    with pytest.raises(ValueError, match=r"Xs\[1\] contains 1 negative"):
+        nc.fit_many(Xs, 2)
+    with pytest.raises(ValueError, match="2 seeds for 3 data matrices"):
+        nc.fit_many(Xs[:1] * 3, 2, random_state=[1, 2])
+    with pytest.raises(ValueError, match="at least one data matrix"):
+        nc.fit_many([], 2)
+
+
+@pytest.mark.parametrize("structure", ["nmf", "convex", "autoencoder"])
+def test_consecutive_iteration_rule(structure):
+    """check_every=1: a fit stops at the first iteration whose relative change of the loss is below tol."""
+    X = _data(1)[0]
+    tol = 1e-5
+    kw = dict(noise="gaussian", structure=structure, tol=tol, check_every=1, lr=1e-2, ae_init="uniform",
+              random_state=0)
+    res = _quiet(nc.fit, X, 3, max_iter=20000, **kw)
+    before = _quiet(nc.fit, X, 3, max_iter=res.n_iter - 1, **kw)  # the same trajectory, one iteration short
+    assert res.converged and not before.converged
+    assert abs(before.divergence - res.divergence) / res.divergence < tol
+    its, obj = np.array(res.trace).T
+    assert its[-1] == res.n_iter and obj[-1] == pytest.approx(res.divergence, rel=1e-9)
+    early = its <= 1000  # every check is kept in the trace up to 1,000 iterations
+    assert list(its[early]) == list(range(int(its[early][-1]) + 1))
+    rel = np.abs(np.diff(obj[early])) / obj[early][1:]
+    assert (rel[: min(len(rel), res.n_iter - 1)] >= tol).all()
+
+
+def test_convex_gaussian_mm_reaches_ding_optimum():
+    """Convex NMF under Gaussian noise: our MM updates (exponent 1: W G X is linear in each factor with
+    non-negative coefficients, so the Lee-Seung majoriser applies) and Ding, Li & Jordan's (2010)
+    square-root updates for V ~ V Wd Gd^T (the authors' orientation, features x patients) descend to the
+    same optimum from the same start; ours gets there in fewer iterations."""
+    X = _data(1, n=16, m=10, seed=4)[0]
+    K = X @ X.T  # V^T V
+    for seed in (0, 2):  # two starts that reach different local optima (loss ~424 and ~889)
+        rng = np.random.default_rng(seed)
+        W0, G0 = rng.uniform(size=(16, 3)), rng.uniform(size=(3, 16))
+        ours = _quiet(nc.fit, X, 3, noise="gaussian", structure="convex", init={"W": W0, "G": G0},
+                      max_iter=30000, tol=0)
+        Gd, Wd = W0.copy(), G0.T.copy()
+        for _ in range(30000):
+            Gd *= np.sqrt((K @ Wd) / (Gd @ Wd.T @ K @ Wd))
+            Wd *= np.sqrt((K @ Gd) / (K @ Wd @ Gd.T @ Gd))
+        ding_mean = Gd @ (Wd.T @ X)
+        ding_loss = 0.5 * np.sum((X - ding_mean) ** 2)
+        assert ours.divergence <= ding_loss
+        assert ours.divergence == pytest.approx(ding_loss, rel=1e-3)
+        np.testing.assert_allclose(ours.W @ ours.H, ding_mean, rtol=0, atol=5e-3 * ding_mean.max())

@@ -1,0 +1,27 @@
+# Paper 2's report (config key `paper2_report: true`): everything Egendal et al. report, computed from
+# the cross-validation fits, beside the published values. Reads only aggregated tables and the fits' H.
+
+
+localrules:
+    paper2_report,
+
+
+rule paper2_report:
+    input:
+        scores=f"{TABLES_DIR}/scores.tsv",
+        timings=f"{TABLES_DIR}/timings.tsv",
+        consistency=f"{TABLES_DIR}/consistency.tsv",
+        overhead=f"{TABLES_DIR}/overhead.tsv",
+        reference=get_cosmic_reference(),
+        published=workflow.source_path("../resources/published.yaml"),
+        H=[p for p in get_fit_paths("H.tsv") if "/cv" in p],
+    output:
+        doc="results/paper2/results_paper2.md",
+        scores="results/paper2/scores.tsv",
+        figures=directory("results/paper2/figures"),
+    log:
+        f"{LOGS}/paper2_report/paper2_report.log",
+    conda:
+        "../../envs/nmfcore.yaml"
+    script:
+        "../scripts/make_paper2_report.py"
