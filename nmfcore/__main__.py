@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import warnings
 
 from . import _validation as V
 from .fit import fit
-from .io import read_matrix, write_result
+from .io import check_output_dir, read_matrix, write_result
 from .noise import NOISE_NAMES
 
 
@@ -65,10 +64,8 @@ def main(argv=None) -> int:
     p.add_argument("--transpose", action="store_true", help="input is features x samples")
     p.add_argument("--out", required=True, help="output directory")
     args = parser.parse_args(argv)
-    if os.path.exists(args.out) and not os.path.isdir(args.out):
-        print(f"error: --out {args.out} exists and is not a directory; choose a directory path", file=sys.stderr)
-        return 2
     try:
+        check_output_dir(args.out, inputs=[args.counts])
         X = read_matrix(args.counts, transpose=args.transpose)
         with warnings.catch_warnings():
             warnings.simplefilter("always", V.ConvergenceWarning)
@@ -78,7 +75,11 @@ def main(argv=None) -> int:
     except (ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    write_result(res, args.out, samples=X.index, features=X.columns)
+    try:
+        write_result(res, args.out, samples=X.index, features=X.columns)
+    except OSError as exc:
+        print(f"error: could not write the result to {args.out}: {exc}", file=sys.stderr)
+        return 2
     row = res.to_row()
     print("\t".join(f"{k}={row[k]}" for k in ("structure", "noise", "rank", "loglik", "bic", "n_iter", "converged")))
     return 0

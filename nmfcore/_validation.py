@@ -46,6 +46,13 @@ def check_matrix(X, *, name="X", allow_zero_rows=False, allow_zero_cols=False, a
         i, j = np.argwhere(arr < 0)[0]
         raise ValueError(f"{name} contains {int((arr < 0).sum())} negative value(s), first {arr[i, j]:g} at "
                          f"row {i}, column {j}; NMF needs non-negative data (counts)")
+    top = float(arr.max())
+    tiny = float(arr[arr > 0].min()) if (arr > 0).any() else 0.0
+    if top > 1e100 or 0 < tiny < 1e-100:
+        bad_value = top if top > 1e100 else tiny
+        raise ValueError(f"{name} has values as {'large' if top > 1e100 else 'small'} as {bad_value:.3g}; beyond "
+                         "1e+/-100 squared deviations, likelihoods and the updates under- or overflow in float64: "
+                         "rescale the data (e.g. divide by a power of ten)")
     if not allow_zero_rows:
         zr = np.flatnonzero(arr.sum(axis=1) == 0)
         if zr.size:
@@ -108,5 +115,11 @@ def check_init(init, factor_names, shapes, structure):
                              "the rank must equal the number of components in init")
         if not np.all(np.isfinite(a)) or np.any(a < 0):
             raise ValueError(f"init[{k!r}] must be non-negative and finite (it has negative or NaN/inf entries)")
+        for axis, what in ((1, "row"), (0, "column")):
+            zero = np.flatnonzero(a.sum(axis=axis) == 0)
+            if zero.size:
+                raise ValueError(f"init[{k!r}] has {zero.size} all-zero {what}(s), e.g. {what} {zero[0]}; a "
+                                 "multiplicative update cannot leave zero, so that part of the model would stay "
+                                 "empty (0/0): give every row and column a positive entry")
         out[k] = a
     return out

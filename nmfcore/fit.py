@@ -290,6 +290,11 @@ def _fit_fixed(Xs, structure_name, noise, rank, *, n_restarts, rngs, inits, max_
     trace, restarts)`` per member."""
     structure = STRUCTURES[structure_name]
     b = len(Xs)
+    Xs0, scales = Xs, [_data_scale(X, noise) for X in Xs]
+    if any(c != 1.0 for c in scales):  # iterate on X / c (exact: c is a power of two); see _data_scale
+        Xs = [X / c for X, c in zip(Xs, scales)]
+        inits = [None if s is None or structure_name != "nmf" else dict(s, W=s["W"] / c)
+                 for s, c in zip(inits, scales)]
     state = _start(Xs, structure, rank, n_restarts, rngs, inits, ae_init)
     r = state[structure.factor_names[0]].shape[0] // b  # starts per member
     # starts are drawn in float64 so that a seed gives the same start in every precision
@@ -324,10 +329,30 @@ def _fit_fixed(Xs, structure_name, noise, rank, *, n_restarts, rngs, inits, max_
     out = []
     for i, j in enumerate(sel):
         f = {k: final[k][j].astype(np.float64) for k in structure.factor_names}
-        if "G" in f:
-            f["H"] = f["G"] @ Xs[i]
-        out.append((f, int(n_iter[j]), bool(conv[j]), traces[j], restarts[i]))
+        c, trace = scales[i], traces[j]
+        if "G" in f:  # W G X is the same model on X / c and X with the same W, G
+            f["H"] = f["G"] @ Xs0[i]
+        elif c != 1.0:
+            f["W"] *= c
+        if c != 1.0:  # a Tweedie deviance scales by c^(2 - p)
+            d = c ** (2.0 - noise.power)
+            trace = [(it, o * d) for it, o in trace]
+            restarts[i] = [{k: (v * d if "divergence" in k else v) for k, v in r.items()} for r in restarts[i]]
+        out.append((f, int(n_iter[j]), bool(conv[j]), trace, restarts[i]))
     return out
+
+
+def _data_scale(X, noise):
+    """A power of two to divide ``X`` by before iterating, 1 for data of ordinary scale. The factors' floor
+    (``FLOOR``, 1e-16) and the updates' arithmetic assume entries far above 1e-16: data whose largest value
+    is below 1e-6 or above 1e12 are iterated at unit scale. The Tweedie family's updates are scale-
+    equivariant, so the fit is the same (to rounding); NB's are not (alpha is on the counts' scale): 1."""
+    if not isinstance(noise, Tweedie):
+        return 1.0
+    top = float(X.max())
+    if 1e-6 <= top <= 1e12:
+        return 1.0
+    return float(2.0 ** np.round(np.log2(top)))
 
 
 # ---------------------------------------------------------------------------
@@ -572,6 +597,11 @@ def fit_many(Xs, rank, *, noise="poisson", structure="nmf", n_restarts=1, max_it
         for i in members:  # a batch's wall time is shared by its members
             results[i].time_s = (time.perf_counter() - t1) / len(members)
             results[i].timings["total_s"] = results[i].time_s
+    for i, r in enumerate(results):  # no NaN ever leaves a fit
+        if not all(np.all(np.isfinite(a)) for a in (r.W, r.H, r.loglik, r.divergence)):
+            raise FloatingPointError(f"the fit of {'X' if len(Xs) == 1 else f'Xs[{i}]'} produced non-finite values "
+                                     "(NaN/inf); check the data's scale (rescale values above ~1e150 or below "
+                                     "~1e-150) and any given init")
     bad = [i for i, r in enumerate(results) if not r.converged]
     if bad:
         label = results[bad[0]].noise.label

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,15 +15,59 @@ from .fit import FitResult
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["read_matrix", "write_result", "read_result"]
+__all__ = ["read_matrix", "write_result", "read_result", "RESULT_FILES", "check_output_dir"]
+
+#: every file write_result may write; a result folder holds one consistent set of them
+RESULT_FILES = ("W.tsv", "H.tsv", "G.tsv", "trace.tsv", "summary.json")
 
 
-def read_matrix(path, *, transpose=False) -> pd.DataFrame:
-    """Read a TSV with sample ids in the first column and feature labels in the header.
+def check_output_dir(outdir, inputs=()):
+    """Raise ``ValueError`` (before any work) if ``outdir`` cannot take a result or writing it would
+    overwrite one of ``inputs``."""
+    out = Path(outdir)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"output {out} exists and is not a directory; choose a directory path")
+    ancestor = out
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise ValueError(f"output {out} cannot be created: {ancestor} is a file, not a directory")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise ValueError(f"output {out} cannot be written: no write permission in {ancestor}; choose another "
+                         "folder")
+    targets = {(out / name).resolve() for name in RESULT_FILES}
+    for path in inputs:
+        if Path(path).resolve() in targets:
+            raise ValueError(f"writing the result to {out} would overwrite the input {path} (a result folder "
+                             f"holds {', '.join(RESULT_FILES)}); choose another output folder")
 
-    ``transpose=True`` reads features x samples files (e.g. 96 channels x patients).
-    Raises ``ValueError`` naming the file for ragged rows, non-numeric cells,
-    duplicated labels or an empty table.
+
+_SBS96 = re.compile(r"^[ACGT]\[[CT]>[ACGT]\][ACGT]$")
+
+
+def is_sbs96_labels(labels) -> bool:
+    """Whether ``labels`` are the 96 SBS channel labels (e.g. ``A[C>A]A``), in any order."""
+    labels = [str(x) for x in labels]
+    return len(labels) == 96 and len(set(labels)) == 96 and all(_SBS96.match(x) for x in labels)
+
+
+def _open_text(path: Path):
+    if path.suffix == ".gz":
+        import gzip
+
+        return gzip.open(path, "rt", encoding="utf-8", errors="replace")
+    return open(path, encoding="utf-8", errors="replace")
+
+
+def read_matrix(path, *, transpose=False, orient=True) -> pd.DataFrame:
+    """Read a labelled matrix: sample ids in the first column, feature labels in the header.
+
+    Tab- or comma-separated (by the ``.csv`` suffix or the header line), optionally gzipped (``.gz``).
+    ``transpose=True`` reads features x samples files (e.g. 96 channels x patients). With ``orient``, a
+    file whose *rows* carry the 96 SBS channel labels (SigProfiler's channels x samples layout) is
+    transposed to samples x channels (with a warning), and ``transpose=True`` on a file whose columns
+    already carry them is an error. Raises ``ValueError`` naming the file for ragged rows, non-numeric
+    cells, duplicated or empty labels or an empty table.
     """
     import pandas as pd  # imported on use: `import nmfcore` does not need pandas (~0.2 s)
 
@@ -30,23 +75,41 @@ def read_matrix(path, *, transpose=False) -> pd.DataFrame:
     if not path.exists():
         raise FileNotFoundError(f"input file {path} does not exist; check the path")
     if not path.is_file():
-        raise ValueError(f"input {path} is a directory, not a file; pass the TSV file")
-    with open(path, "rb") as fh:
-        header = fh.readline().decode("utf-8", errors="replace").rstrip("\r\n")
+        raise ValueError(f"input {path} is a directory, not a file; pass the TSV or CSV file")
     try:
-        df = pd.read_csv(path, sep="\t", index_col=0)
+        with _open_text(path) as fh:
+            header = fh.readline().rstrip("\r\n")
+    except (OSError, EOFError) as exc:
+        raise ValueError(f"{path}: cannot be read ({exc}); if it is gzipped, fetch it again") from None
+    csv = path.name.removesuffix(".gz").endswith(".csv") or ("\t" not in header and "," in header)
+    sep, what = (",", "CSV") if csv else ("\t", "TSV")
+    try:
+        df = pd.read_csv(path, sep=sep, index_col=0)
     except pd.errors.ParserError as exc:
-        raise ValueError(f"{path}: malformed TSV ({exc}); every row needs the same number of tab-separated "
-                         "fields as the header") from None
+        raise ValueError(f"{path}: malformed {what} ({exc}); every row needs the same number of "
+                         f"{'comma' if csv else 'tab'}-separated fields as the header") from None
     except pd.errors.EmptyDataError:
         raise ValueError(f"{path} is empty; expected a header of feature labels and one row per sample") from None
-    if df.shape[1] == 0 and "," in header:
-        raise ValueError(f"{path}: no tab-separated columns (the file looks comma-separated); convert it to a TSV")
-    labels = header.split("\t")[1:]
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: cannot be read ({exc}); if it is gzipped, fetch it again") from None
+    labels = [x.strip('"') for x in header.split(sep)[1:]]
+    if any(str(x).strip() == "" for x in labels) or any(str(c).startswith("Unnamed:") for c in df.columns):
+        raise ValueError(f"{path}: a column has no label in the header; every column needs a unique label")
+    if df.index.isna().any() or any(str(i).strip() == "" for i in df.index):
+        raise ValueError(f"{path}: a row has no label in the first column; every row needs a unique label")
     dup_header = sorted({x for x in labels if labels.count(x) > 1})
     if dup_header:
         axis = "sample" if transpose else "feature"
         raise ValueError(f"{path}: duplicated {axis} label(s) {dup_header[:5]}; labels must be unique")
+    if orient and not transpose and is_sbs96_labels(df.index) and not is_sbs96_labels(df.columns):
+        import warnings
+
+        warnings.warn(f"{path}: the rows carry the 96 SBS channel labels, so the file is read as channels x "
+                      "samples and transposed to samples x channels", UserWarning, stacklevel=2)
+        transpose = True
+    elif orient and transpose and is_sbs96_labels(df.columns):
+        raise ValueError(f"{path}: the columns already carry the 96 SBS channel labels (samples x channels); "
+                         "do not ask to transpose it")
     if transpose:
         df = df.T
     if df.shape[0] == 0 or df.shape[1] == 0:
@@ -66,15 +129,32 @@ def read_matrix(path, *, transpose=False) -> pd.DataFrame:
     return df
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _atomic_write_text(path: Path, text: str):
+    """Write ``text`` to a temporary file beside ``path`` and rename it over ``path``; the file gets the
+    mode a plain ``open`` would give it under the process's umask (not mkstemp's 0600)."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 def write_result(result: FitResult, outdir, *, samples=None, features=None, extra=None):
     """Write ``W.tsv``, ``H.tsv`` (and ``G.tsv``), ``trace.tsv`` and ``summary.json`` to ``outdir``."""
+    import fcntl
+    import shutil
+
     import pandas as pd
 
     out = Path(outdir)
@@ -87,17 +167,32 @@ def write_result(result: FitResult, outdir, *, samples=None, features=None, extr
               "H": pd.DataFrame(result.H, index=pd.Index(comps, name="component"), columns=features)}
     if result.G is not None:
         frames["G"] = pd.DataFrame(result.G, index=pd.Index(comps, name="component"), columns=samples)
-    for name, df in frames.items():
-        _atomic_write_text(out / f"{name}.tsv", df.to_csv(sep="\t", float_format="%.10g"))
+    texts = {f"{name}.tsv": df.to_csv(sep="\t", float_format="%.10g") for name, df in frames.items()}
     trace = pd.DataFrame(result.trace, columns=["iteration", "divergence"])
-    _atomic_write_text(out / "trace.tsv", trace.to_csv(sep="\t", index=False, float_format="%.12g"))
+    texts["trace.tsv"] = trace.to_csv(sep="\t", index=False, float_format="%.12g")
     summary = {"row": result.to_row(), "noise": {"label": result.noise.label, **result.noise.params},
                "nuisance_path": result.nuisance_path, "restarts": result.restarts}
     if np.ndim(getattr(result.noise, "alpha", 0)) == 1:
         summary["noise"]["alpha_per_sample"] = dict(zip(samples, map(float, result.noise.alpha)))
     if extra:
         summary["extra"] = extra
-    _atomic_write_text(out / "summary.json", json.dumps(summary, indent=1, default=_json_default))
+    texts["summary.json"] = json.dumps(summary, indent=1, default=_json_default)
+    # The set is staged in a temporary folder, then moved in under a lock: two writers into one folder
+    # leave the complete set of the later one, and files of an earlier, different fit (e.g. G.tsv of a
+    # convex fit under a new NMF fit) are removed, so the folder always holds one consistent result.
+    stage = Path(tempfile.mkdtemp(dir=out, prefix=".nmfcore-stage-"))
+    try:
+        for name, text in texts.items():
+            _atomic_write_text(stage / name, text)
+        with open(out / ".nmfcore.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            for name in RESULT_FILES:
+                if name not in texts and (out / name).exists():
+                    (out / name).unlink()
+            for name in texts:
+                os.replace(stage / name, out / name)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
     return out
 
 

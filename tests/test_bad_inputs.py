@@ -303,7 +303,6 @@ CLI_CASES = [
                  r"expected samples x features", id="header-only"),
     pytest.param("empty", [], r"empty.tsv is empty", r"expected a header of feature labels and one row per sample",
                  id="empty-file"),
-    pytest.param("comma_separated", [], r"comma_separated.tsv", r"tab-separated", id="comma-separated"),
     pytest.param("MISSING", [], r"input file .*nope.tsv does not exist", r"check the path", id="missing-file"),
     pytest.param("DIRECTORY", [], r"is a directory|not a (regular )?file", r"TSV", id="input-is-a-directory"),
     pytest.param("good", ["--rank", "5"], r"1 <= rank < min\(n_samples, n_features\) = 5.*got 5",
@@ -329,7 +328,7 @@ CLI_CASES = [
                  r"use poisson, nb or tweedie", id="gamma-with-zeros"),
     pytest.param("good", ["--restarts", "0"], r"n_restarts must be an integer >= 1, got 0", r">= 1",
                  id="restarts-0"),
-    pytest.param("OUT_IS_FILE", [], r"--out .*exists", r"director", id="out-is-an-existing-file"),
+    pytest.param("OUT_IS_FILE", [], r"output .*exists and is not a directory", r"director", id="out-is-an-existing-file"),
 ]
 
 
@@ -395,6 +394,138 @@ def test_cli_good_input_still_works(tmp_path):
         warnings.simplefilter("ignore", nmfcore.ConvergenceWarning)
         assert cli_main(args) == 0
     assert {p.name for p in files_under(out)} >= {"W.tsv", "H.tsv", "trace.tsv", "summary.json"}
+
+
+# =============================================================================== second round (CLI, API, files)
+
+def _run_cli(tmp_path, *args):
+    return subprocess.run([sys.executable, "-m", "nmfcore", *map(str, args)], capture_output=True, text=True,
+                          cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=120)
+
+
+def test_cli_never_overwrites_its_input(tmp_path):
+    """`fit W.tsv --out .` would write the fitted W over the input: refused before any work."""
+    src = _write_tsv(tmp_path, "good")
+    data = tmp_path / "W.tsv"
+    data.write_text(src.read_text())
+    before = data.read_bytes()
+    res = _run_cli(tmp_path, "fit", "W.tsv", "--rank", "2", "--max-iter", "20", "--out", ".")
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert re.search(msg(r"would overwrite the input W.tsv", r"choose another output folder"), res.stderr), res.stderr
+    assert data.read_bytes() == before and not (tmp_path / "H.tsv").exists()
+
+
+def test_cli_output_under_a_file_is_refused_before_work(tmp_path, tripwire, capsys):
+    counts = _write_tsv(tmp_path, "good")
+    (tmp_path / "afile").write_text("x")
+    assert cli_main(["fit", str(counts), "--rank", "2", "--out", str(tmp_path / "afile" / "sub")]) == 2
+    assert re.search(msg(r"afile/sub cannot be created", r"is a file, not a directory"), capsys.readouterr().err)
+    assert not tripwire
+
+
+def test_reused_output_folder_holds_one_consistent_result(tmp_path):
+    """A convex fit (W, G, H) then a rank-2 NMF fit into the same folder: no stale G.tsv is left, and
+    read_result returns the NMF fit's set."""
+    counts = _write_tsv(tmp_path, "good")
+    out = tmp_path / "res"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert cli_main(["fit", str(counts), "--rank", "3", "--structure", "convex", "--max-iter", "30",
+                         "--out", str(out)]) == 0
+        assert (out / "G.tsv").exists()
+        assert cli_main(["fit", str(counts), "--rank", "2", "--max-iter", "30", "--out", str(out)]) == 0
+    assert not (out / "G.tsv").exists()
+    res = nmfcore.io.read_result(out)
+    assert res["summary"]["row"]["structure"] == "nmf" and res["W"].shape[1] == 2 and res["H"].shape[0] == 2
+    assert not [p for p in out.iterdir() if p.name.startswith(".nmfcore-stage")]
+
+
+def test_result_files_respect_the_umask(tmp_path):
+    counts = _write_tsv(tmp_path, "good")
+    old = os.umask(0o022)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            assert cli_main(["fit", str(counts), "--rank", "2", "--max-iter", "20", "--out", str(tmp_path / "o")]) == 0
+    finally:
+        os.umask(old)
+    modes = {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "o").iterdir() if not p.name.startswith(".")}
+    assert modes and set(modes.values()) == {0o644}, modes
+
+
+def _catalogue_file(tmp_path, name, sep="\t", channels_as_rows=True):
+    rows = [line.split("\t") for line in _catalogue_lines()]  # channels x samples (SigProfiler layout)
+    if not channels_as_rows:
+        rows = list(zip(*rows))
+    path = tmp_path / name
+    path.write_text("\n".join(sep.join(r) for r in rows) + "\n")
+    return path, len(_catalogue_lines()[0].split("\t")) - 1
+
+
+@pytest.mark.parametrize("sep, name", [("\t", "cat.tsv"), (",", "cat.csv"), (",", "cat.txt")])
+def test_channels_by_samples_catalogue_is_oriented_by_its_labels(tmp_path, sep, name):
+    path, n = _catalogue_file(tmp_path, name, sep)
+    with pytest.warns(UserWarning, match="rows carry the 96 SBS channel labels"):
+        X = nmfcore.io.read_matrix(path)
+    assert X.shape == (n, 96) and nmfcore.io.is_sbs96_labels(X.columns)
+    plain, _ = _catalogue_file(tmp_path, "plain.tsv", channels_as_rows=False)
+    assert nmfcore.io.read_matrix(plain).equals(X)
+    with pytest.raises(ValueError, match="already carry the 96 SBS channel labels.*do not ask to transpose"):
+        nmfcore.io.read_matrix(plain, transpose=True)
+
+
+def test_gzipped_csv_is_read(tmp_path):
+    import gzip
+
+    plain = _write_tsv(tmp_path, "good")
+    gz = tmp_path / "good.csv.gz"
+    with gzip.open(gz, "wt") as fh:
+        fh.write(plain.read_text().replace("\t", ","))
+    a, b = nmfcore.io.read_matrix(plain), nmfcore.io.read_matrix(gz)
+    assert a.equals(b)
+
+
+def test_missing_labels_are_refused(tmp_path):
+    lines = (tmp_path / "x.tsv")
+    lines.write_text("id\tf1\t\tf3\ns1\t1\t2\t3\ns2\t4\t5\t6\n")
+    with pytest.raises(ValueError, match="a column has no label"):
+        nmfcore.io.read_matrix(lines)
+    lines.write_text("id\tf1\tf2\n\t1\t2\ns2\t4\t5\n")
+    with pytest.raises(ValueError, match="a row has no label"):
+        nmfcore.io.read_matrix(lines)
+
+
+@pytest.mark.parametrize("structure, bad", [("nmf", "W_row"), ("nmf", "H_col"), ("convex", "G_all")])
+def test_degenerate_inits_are_refused_never_nan(structure, bad, tripwire):
+    rng = np.random.default_rng(0)
+    W0, H0, G0 = rng.uniform(size=(10, 2)), rng.uniform(size=(2, 8)), rng.uniform(size=(2, 10))
+    if bad == "W_row":
+        W0[3] = 0
+    elif bad == "H_col":
+        H0[:, 5] = 0
+    else:
+        G0[:] = 0
+    init = {"W": W0, "H": H0} if structure == "nmf" else {"W": W0, "G": G0}
+    with pytest.raises(ValueError, match=r"all-zero (row|column).*give every row and column a positive entry"):
+        nmfcore.fit(X, 2, structure=structure, init=init)
+
+
+@pytest.mark.parametrize("scale", [1e120, 1e-120])
+def test_values_beyond_float_range_are_refused(scale, tripwire):
+    with pytest.raises(ValueError, match=r"values as (large|small) as .*rescale the data"):
+        nmfcore.fit(X * scale, 2, noise="gaussian")
+
+
+@pytest.mark.parametrize("scale", [1e-60, 1e60])
+@pytest.mark.parametrize("noise", ["gaussian", "poisson"])
+def test_extreme_but_representable_scales_fit_like_the_unscaled_data(scale, noise):
+    """Scale equivariance: a Gaussian or Poisson fit of c X is c times the fit of X (no NaN)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", nmfcore.ConvergenceWarning)
+        a = nmfcore.fit(X, 2, noise=noise, random_state=0, max_iter=300, tol=0, ae_init="uniform")
+        b = nmfcore.fit(X * scale, 2, noise=noise, random_state=0, max_iter=300, tol=0, ae_init="uniform")
+    assert np.isfinite(b.W).all() and np.isfinite(b.loglik)
+    np.testing.assert_allclose(b.W @ b.H, scale * (a.W @ a.H), rtol=1e-6)
 
 
 # =============================================================================== data layer
@@ -623,7 +754,27 @@ def _experiment_on_unknown_dataset(c):
                                   "noise_models": [next(iter(c["noise_models"]))], "ranks": [2]}
 
 
+def _rank_above_catalogue_samples(c):
+    c["datasets"]["cat21"] = {"source": "brca21", "kind": "catalogue"}
+    c["experiments"]["too_big"] = {"datasets": ["cat21"], "structures": ["nmf"],
+                                   "noise_models": [next(iter(c["noise_models"]))], "ranks": [25]}
+
+
+def _rank_above_cv_training_samples(c):
+    c["datasets"]["cat21"] = {"source": "brca21", "kind": "catalogue"}
+    c["experiments"]["too_big"] = {"datasets": ["cat21"], "splits": ["cv"], "structures": ["nmf"],
+                                   "noise_models": [next(iter(c["noise_models"]))], "ranks": [16]}
+
+
 WORKFLOW_CASES = [
+    pytest.param(lambda c: c.setdefault("fit", {}).__setitem__("n_restarts", 2.0),
+                 [r"fit.n_restarts: 2.0 must be a whole number", r"e.g. 2"], id="n-restarts-2.0"),
+    pytest.param(lambda c: next(iter(c["experiments"].values())).__setitem__("ranks", [2, 3.0]),
+                 [r"ranks: 3.0 must be a whole number", r"without a decimal point"], id="rank-3.0"),
+    pytest.param(_rank_above_catalogue_samples, [r"too_big", r"rank 25", r"cat21", r"21 samples", r"lower the rank"],
+                 id="rank-above-catalogue-samples"),
+    pytest.param(_rank_above_cv_training_samples, [r"too_big", r"rank 16", r"cv0", r"trains on 16 samples",
+                                                   r"lower the rank"], id="rank-above-cv-training-samples"),
     pytest.param(_misspell_fit_key, [r"Additional properties are not allowed \('max_iters' was unexpected\)",
                                      r"On instance\['fit'\]"], id="misspelled-key"),
     pytest.param(lambda c: c.setdefault("fit", {}).__setitem__("dtype", "float16"),
@@ -666,6 +817,25 @@ def _dry_run(tmp_path: Path, config: dict) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--directory", str(tmp_path),
                            "--configfile", str(tmp_path / "bad.yaml"), "-n", "--quiet", "rules"],
                           capture_output=True, text=True, cwd=tmp_path, timeout=300)
+
+
+@pytest.mark.workflow
+@needs_workflow
+def test_workflow_rejects_duplicate_yaml_keys(tmp_path):
+    """YAML keeps the last of two equal keys: a second `poisson:` (family gaussian) would label Gaussian fits
+    as Poisson. Every config file is read again strictly."""
+    import yaml
+
+    text = yaml.safe_dump(_base_config(), sort_keys=False)
+    text = text.replace("noise_models:\n", "noise_models:\n  poisson:\n    family: gaussian\n", 1)
+    (tmp_path / "dup.yaml").write_text(text)
+    res = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--directory", str(tmp_path),
+                          "--configfile", str(tmp_path / "dup.yaml"), "-n", "--quiet", "rules"],
+                         capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    out = res.stdout + res.stderr
+    assert res.returncode != 0
+    assert re.search(msg(r"dup.yaml: key 'poisson' appears twice \(lines \d+ and \d+\)", r"remove or rename"), out), out[-3000:]
+    assert not (tmp_path / "results").exists()
 
 
 @pytest.mark.workflow

@@ -8,10 +8,38 @@ import itertools
 import os
 import sys
 
+import numpy as np
+
 import pandas as pd
 from snakemake.utils import validate
 
 
+def _reject_duplicate_keys(paths):
+    """YAML keeps the last of two equal keys silently (a second `poisson:` would relabel Gaussian fits):
+    reject them in every config file, naming the file, the key and both lines."""
+    import yaml
+
+    class StrictLoader(yaml.SafeLoader):
+        pass
+
+    def mapping(loader, node, deep=False):
+        seen = {}
+        for key_node, _ in node.value:
+            key = loader.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise ValueError(f"config error: {loader.name}: key {key!r} appears twice (lines {seen[key]} and "
+                                 f"{line}); YAML would keep only the last one: remove or rename one of them")
+            seen[key] = line
+        return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+    StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    for path in paths:
+        with open(path) as fh:
+            yaml.load(fh, Loader=StrictLoader)
+
+
+_reject_duplicate_keys(workflow.configfiles)
 validate(config, schema="../schemas/config.schema.yaml")
 
 DATA = "results/data"
@@ -41,6 +69,51 @@ def _fail(message):
     raise ConfigError(f"config error: {message}")
 
 
+INTEGER_SETTINGS = ("n_restarts", "pre_iter", "max_iter", "check_every", "nb_rounds")
+
+
+def _check_whole_numbers():
+    """The schema's `integer` admits 2.0 (JSON has one number type), which nmfcore rejects in every job:
+    reject it here, naming the key."""
+    where = [("fit", config.get("fit", {}))]
+    where += [(f"structures.{k}", v or {}) for k, v in config["structures"].items()]
+    where += [(f"experiments.{k}.fit", v.get("fit", {})) for k, v in config["experiments"].items()]
+    for prefix, settings in where:
+        for key in INTEGER_SETTINGS:
+            value = settings.get(key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                _fail(f"{prefix}.{key}: {value!r} must be a whole number written without a decimal point "
+                      f"(e.g. {int(value) if isinstance(value, float) and value.is_integer() else 2})")
+    for name, exp in config["experiments"].items():
+        for key in ("ranks", "rank_offsets", "seeds"):
+            for value in exp.get(key, []):
+                if isinstance(value, bool) or not isinstance(value, int):
+                    _fail(f"experiments.{name}.{key}: {value!r} must be a whole number written without a decimal "
+                          "point")
+    cv = config.get("cv", {})
+    for key in ("n_splits", "splits_per_job"):
+        if key in cv and (isinstance(cv[key], bool) or not isinstance(cv[key], int)):
+            _fail(f"cv.{key}: {cv[key]!r} must be a whole number written without a decimal point")
+
+
+_check_whole_numbers()
+
+
+def _catalogue_samples(source):
+    """Number of samples of a bundled catalogue (read when the grid is planned, so that a rank the data
+    cannot take is a config error, not a failed job); None where no bundled copy exists."""
+    try:
+        from nmfcore import datasets as ds
+
+        spec = ds.get_spec(source)
+        path = spec.bundled and os.path.join(BUNDLED_DATA, spec.bundled)
+        if not path or not os.path.isfile(path):
+            return None
+        return int(ds.read_catalogue(path).shape[0])
+    except Exception:  # the fetch rule reports what is wrong with the source
+        return None
+
+
 def _warn(message):
     print(f"config warning: {message}", file=sys.stderr)
 
@@ -62,10 +135,14 @@ def _build_datasets():
                      "true_rank": len(classes) if classes else None,
                      "sim_noise": spec.get("sim_noise", "") if spec["kind"] == "simulated" else "",
                      "strictly_positive": bool(spec.get("strictly_positive", False)), "has_truth": False,
-                     # ranks must stay below min(samples, features); known before reading the data
-                     # only for SBS96 catalogues (96 channels) and simulations (their n_samples)
+                     # ranks must stay below min(samples, features): 96 channels, and the samples of a bundled
+                     # catalogue (read now) or of a simulation; unknown for text before it is prepared
+                     "n_samples": _catalogue_samples(spec["source"]) if spec["kind"] == "catalogue" else None,
                      "rank_bound": 96 if spec["kind"] != "text" else None,
                      "rank_bound_why": f"{spec['kind']} {name!r} has 96 channels" if spec["kind"] != "text" else ""})
+        n = rows[-1]["n_samples"]
+        if n is not None and n < 96:
+            rows[-1].update(rank_bound=n, rank_bound_why=f"catalogue {name!r} has {n} samples x 96 channels")
     for scenario, sim in config.get("simulations", {}).items():
         noise = sim["noise"]
         if noise["family"] == "nb" and ("alpha" in noise) == ("alpha_range" in noise):
@@ -77,7 +154,7 @@ def _build_datasets():
             rows.append({"dataset": f"sim_{scenario}_r{rep}", "kind": "simulated", "source": "", "scenario": scenario,
                          "replicate": rep, "true_rank": len(sim["signatures"]), "sim_noise": scenario,
                          "strictly_positive": positive, "has_truth": True,
-                         "rank_bound": min(sim["n_samples"], 96),
+                         "n_samples": sim["n_samples"], "rank_bound": min(sim["n_samples"], 96),
                          "rank_bound_why": f"simulation {scenario!r} has {sim['n_samples']} samples x 96 channels"})
     return pd.DataFrame(rows).set_index("dataset", drop=False)
 
@@ -180,11 +257,15 @@ def _build_fits():
                     _fail(f"{where}: rank_offsets need a known true rank, which {dataset!r} lacks "
                           "(simulations and text data sets with `classes` have one)")
                 ranks |= {int(info["true_rank"]) + o for o in exp["rank_offsets"]}
-            bound = info["rank_bound"]
+            bound, why = info["rank_bound"], info["rank_bound_why"]
+            if split != "all" and not pd.isna(info["n_samples"]):  # a cv split trains on floor(0.8 n) samples
+                n_train = int(np.floor((1 - config.get("cv", {}).get("test_fraction", 0.2)) * info["n_samples"] + 1e-9))
+                if n_train < bound:
+                    bound, why = n_train, f"split {split} of {dataset!r} trains on {n_train} samples"
             too_big = sorted(r for r in ranks if not pd.isna(bound) and r >= bound)
             if too_big:
                 _fail(f"{where}: rank {too_big[0]} on {dataset!r} is not below min(n_samples, n_features) = "
-                      f"{int(bound)} ({info['rank_bound_why']}); lower the rank")
+                      f"{int(bound)} ({why}); lower the rank")
             for rank in sorted(r for r in ranks if r >= 1):
                 key = (dataset, split, structure, noise, rank, seed)
                 settings = _fit_settings(structure, exp)
