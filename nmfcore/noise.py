@@ -188,7 +188,8 @@ class Tweedie(NoiseModel):
 
     @property
     def label(self) -> str:
-        return f"{self.name}_p{self.power:g}"
+        """``gaussian``, ``poisson`` and ``gamma`` for the powers 0, 1 and 2, else ``tweedie_p<power>``."""
+        return {0.0: "gaussian", 1.0: "poisson", 2.0: "gamma"}.get(float(self.power), f"{self.name}_p{self.power:g}")
 
     @property
     def needs_mean(self) -> bool:

@@ -99,6 +99,50 @@ def _check_whole_numbers():
 _check_whole_numbers()
 
 
+def _user_dataset_row(name, spec):
+    """A data set read from the user's file, validated now (before any job) with errors that name the file,
+    the problem and the fix; its shape gives the rank bound."""
+    path = os.path.abspath(spec["path"])
+    where = f"datasets.{name} (path {spec['path']})"
+    if spec["kind"] not in ("catalogue", "counts"):
+        _fail(f"{where}: a data set from a file has kind `catalogue` (SBS96 counts) or `counts` (any "
+              f"non-negative matrix), not {spec['kind']!r}")
+    if not os.path.isfile(path):
+        _fail(f"{where}: no such file ({path}); give a path absolute or relative to the working directory")
+    if spec["kind"] == "catalogue" and spec.get("transpose"):
+        _fail(f"{where}: a catalogue is oriented by its 96 channel labels; remove `transpose`")
+    X = read_user_matrix(path, spec["kind"], spec.get("transpose", False), where)
+    n, m = X.shape
+    return {"dataset": name, "kind": spec["kind"], "source": "", "scenario": "", "path": path, "replicate": 0,
+            "true_rank": None, "sim_noise": "", "strictly_positive": bool(spec.get("strictly_positive", False)),
+            "has_truth": False, "n_samples": n, "rank_bound": min(n, m),
+            "rank_bound_why": f"{name!r} ({spec['path']}) has {n} samples x {m} features"}
+
+
+def read_user_matrix(path, kind, transpose, where):
+    """Samples x features of a user's file: catalogues by channel label in either orientation, reordered to
+    the canonical SBS96 order; counts as given (`transpose` for features x samples). Raises ConfigError."""
+    import warnings
+
+    from nmfcore import _validation as V
+    from nmfcore import datasets as ds
+    from nmfcore.io import read_matrix
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            X = ds.read_catalogue(path) if kind == "catalogue" else read_matrix(path, transpose=transpose)
+        V.check_matrix(X.to_numpy(), name=os.path.basename(path), allow_zero_rows=True, allow_zero_cols=True)
+    except (ValueError, OSError) as exc:
+        hint = (" (a catalogue needs the 96 SBS channel labels, e.g. A[C>A]A, on the rows or the columns; use kind "
+                "`counts` for other matrices)" if kind == "catalogue" else "")
+        _fail(f"{where}: {exc}{hint}")
+    nonzero = X.loc[X.sum(axis=1) > 0]
+    if nonzero.shape[0] < 2 or (nonzero.sum(axis=0) > 0).sum() < 2:
+        _fail(f"{where}: fewer than 2 samples or features with a non-zero count; NMF needs at least 2 of each")
+    return X
+
+
 def _catalogue_samples(source):
     """Number of samples of a bundled catalogue (read when the grid is planned, so that a rank the data
     cannot take is a config error, not a failed job); None where no bundled copy exists."""
@@ -130,7 +174,15 @@ def _build_datasets():
         if spec["kind"] != "text" and any(k in spec for k in TEXT_OPTIONS):
             _fail(f"datasets.{name}: {sorted(set(TEXT_OPTIONS) & set(spec))} only apply to kind: text")
         classes = spec.get("classes")
-        rows.append({"dataset": name, "kind": spec["kind"], "source": spec["source"], "scenario": "",
+        if ("source" in spec) == ("path" in spec):
+            _fail(f"datasets.{name}: give exactly one of `source` (a bundled or downloadable data set) or `path` "
+                  "(your own file)")
+        if "path" in spec:
+            rows.append(_user_dataset_row(name, spec))
+            continue
+        if spec["kind"] == "counts" or "transpose" in spec:
+            _fail(f"datasets.{name}: kind `counts` and `transpose` are for data sets read from a `path`")
+        rows.append({"dataset": name, "kind": spec["kind"], "source": spec["source"], "scenario": "", "path": "",
                      "replicate": spec.get("replicate", 1) if spec["kind"] == "simulated" else 0,
                      "true_rank": len(classes) if classes else None,
                      "sim_noise": spec.get("sim_noise", "") if spec["kind"] == "simulated" else "",
@@ -152,6 +204,7 @@ def _build_datasets():
         positive = noise["family"] == "gamma" or (noise["family"] == "tweedie" and noise["power"] >= 2)
         for rep in range(1, len(sim["replicate_seeds"]) + 1):
             rows.append({"dataset": f"sim_{scenario}_r{rep}", "kind": "simulated", "source": "", "scenario": scenario,
+                         "path": "",
                          "replicate": rep, "true_rank": len(sim["signatures"]), "sim_noise": scenario,
                          "strictly_positive": positive, "has_truth": True,
                          "n_samples": sim["n_samples"], "rank_bound": min(sim["n_samples"], 96),
@@ -362,7 +415,13 @@ def get_cosmic_reference():
 
 
 def get_raw_dir(wildcards):
-    return f"results/raw/{DATASETS.loc[wildcards.dataset, 'source']}"
+    """The fetched raw files of a registry data set, or the user's own file (so that a change reruns)."""
+    info = DATASETS.loc[wildcards.dataset]
+    return info["path"] or f"results/raw/{info['source']}"
+
+
+def get_dataset_path(wildcards):
+    return DATASETS.loc[wildcards.dataset, "path"]
 
 
 def get_source(wildcards):
@@ -383,6 +442,8 @@ def get_prepare_options(wildcards):
         return opts
     if spec["kind"] == "simulated":
         return {"replicate": spec.get("replicate", 1)}
+    if spec["kind"] == "counts":
+        return {"transpose": bool(spec.get("transpose", False))}
     return {}
 
 
@@ -444,7 +505,9 @@ def split_settings(split):
 def get_dataset_info(wildcards):
     """Descriptive columns of the data set written into every score row."""
     info = DATASETS.loc[wildcards.dataset]
-    return {"data_kind": info["kind"], "source": info["source"] or f"simulated:{info['scenario']}",
+    source = info["source"] or (f"file:{os.path.basename(info['path'])}" if info["path"]
+                                else f"simulated:{info['scenario']}")
+    return {"data_kind": info["kind"], "source": source,
             "sim_noise": info["sim_noise"],
             "true_rank": None if pd.isna(info["true_rank"]) else int(info["true_rank"]),
             "experiment": _fit_row(wildcards)["experiment"]}

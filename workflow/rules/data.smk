@@ -34,6 +34,7 @@ rule prepare_dataset:
         source=get_source,
         kind=get_kind,
         options=get_prepare_options,
+        path=get_dataset_path,
     wildcard_constraints:
         dataset="|".join(config["datasets"]) or "^$",
     log:

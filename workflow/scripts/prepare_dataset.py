@@ -13,7 +13,19 @@ import nmfcore.datasets as datasets  # noqa: E402
 params = snakemake.params  # noqa: F821
 out = snakemake.output  # noqa: F821
 options = {k: v for k, v in params.options.items() if v is not None}
-if params.kind == "text":
+if params.path:  # the user's own file (validated when the grid was planned)
+    from nmfcore.datasets import read_catalogue, sha256sum
+    from nmfcore.io import read_matrix
+
+    X = (read_catalogue(params.path) if params.kind == "catalogue"
+         else read_matrix(params.path, transpose=bool(options.get("transpose", False))))
+    labels, meta = None, {"path": params.path, "sha256": sha256sum(params.path),
+                          "file_shape": [int(X.shape[0]), int(X.shape[1])]}
+    if params.kind == "counts":  # features without any count cannot be fitted (their mean would be 0)
+        zero = X.columns[X.sum(axis=0) <= 0]
+        meta["all_zero_features_removed"] = [str(c) for c in zero]
+        X = X.drop(columns=zero)
+elif params.kind == "text":
     X, labels, meta = datasets.prepare_text(params.source, snakemake.input.raw, **options)  # noqa: F821
 else:
     X, labels, meta = datasets.prepare(params.source, snakemake.input.raw, **options)  # noqa: F821

@@ -1,0 +1,127 @@
+"""Your own data through the workflow by config alone: `datasets.<name>: {path: FILE, kind: catalogue | counts}`.
+
+Generated user files in several layouts (SigProfiler CSV channels x samples, gzipped samples x channels TSV,
+counts features x samples), a real run, and the config errors that name the file, the problem and the fix.
+"""
+import gzip
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+pytestmark = pytest.mark.workflow
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEFILE = REPO / "Snakefile"
+BRCA21 = REPO / "workflow/resources/data/mutational/BRCA21_SigProfiler_Samples_SBS.txt"
+
+
+def _catalogue_frame():
+    """BRCA21 (bundled) as channels x samples, in a shuffled channel order (joined by label downstream)."""
+    df = pd.read_csv(BRCA21, sep="\t", index_col=0)
+    return df.sample(frac=1.0, random_state=0)
+
+
+def _write_user_files(tmp):
+    cat = _catalogue_frame()
+    cat.to_csv(tmp / "sigprofiler.csv")  # channels x samples, comma-separated
+    with gzip.open(tmp / "samples.tsv.gz", "wt") as fh:  # samples x channels, gzipped TSV
+        cat.T.to_csv(fh, sep="\t")
+    rng = np.random.default_rng(0)
+    counts = pd.DataFrame(rng.poisson(rng.gamma(1.0, 5.0, size=(30, 1)) * rng.gamma(1.0, 1.0, size=(1, 25))),
+                          index=[f"gene{i}" for i in range(30)], columns=[f"site{j}" for j in range(25)])
+    counts.to_csv(tmp / "genes_by_sites.tsv", sep="\t")  # features x samples: transpose: true
+
+
+def _config(datasets, ranks=(2, 3)):
+    return {"data_source": "bundled", "reference": "cosmic_v3.4", "datasets": datasets,
+            "noise_models": {"poisson": {"family": "poisson"}}, "structures": {"nmf": {}},
+            "fit": {"n_restarts": 2, "pre_iter": 10, "max_iter": 300, "tol": 1e-5},
+            "experiments": {"mine": {"datasets": list(datasets), "structures": ["nmf"], "noise_models": ["poisson"],
+                                     "ranks": list(ranks), "seeds": [1]}}}
+
+
+def _snakemake(tmp, config, *args):
+    (tmp / "cfg.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    return subprocess.run([sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--directory", str(tmp),
+                           "--configfile", str(tmp / "cfg.yaml"), *args], capture_output=True, text=True, cwd=tmp,
+                          timeout=900)
+
+
+def test_user_files_run_through_the_workflow(tmp_path):
+    _write_user_files(tmp_path)
+    config = _config({"sp_csv": {"path": "sigprofiler.csv", "kind": "catalogue"},
+                      "gz_tsv": {"path": str(tmp_path / "samples.tsv.gz"), "kind": "catalogue"},
+                      "genes": {"path": "genes_by_sites.tsv", "kind": "counts", "transpose": True}})
+    res = _snakemake(tmp_path, config, "--cores", "2", "results/tables/scores.tsv")
+    assert res.returncode == 0, res.stderr[-4000:]
+    scores = pd.read_csv(tmp_path / "results/tables/scores.tsv", sep="\t")
+    assert sorted(scores["dataset"].unique()) == ["genes", "gz_tsv", "sp_csv"]
+    by = scores.set_index(["dataset", "rank"])
+    # both catalogue layouts give the same matrix (channels joined by label), so the same fits
+    np.testing.assert_allclose(by.loc["sp_csv", "loglik"], by.loc["gz_tsv", "loglik"], rtol=1e-10)
+    assert by.loc["sp_csv", "cos_cosmic"].notna().all() and by.loc["genes", "cos_cosmic"].isna().all()
+    meta = yaml.safe_load((tmp_path / "results/data/genes/meta.json").read_text())
+    kept = 30 - len(meta["all_zero_features_removed"])  # genes without a count cannot be fitted
+    assert (by.loc["genes", "n_samples"] == 25).all() and (by.loc["genes", "n_features"] == kept).all()
+    assert (scores.loc[scores["dataset"] == "genes", "source"] == "file:genes_by_sites.tsv").all()
+    X = pd.read_csv(tmp_path / "results/data/sp_csv/X.tsv", sep="\t", index_col=0)
+    assert X.shape == (21, 96)
+    assert len(meta["sha256"]) == 64 and meta["shape"] == [25, kept] and meta["file_shape"] == [25, 30] and meta["path"].endswith("genes_by_sites.tsv")
+
+
+def _bad(tmp, kind):
+    cat = _catalogue_frame()
+    if kind == "missing":
+        return {"path": "nowhere.tsv", "kind": "catalogue"}, [r"datasets.x \(path nowhere.tsv\): no such file",
+                                                             r"absolute or relative to the working directory"]
+    if kind == "95-channels":
+        cat.iloc[1:].to_csv(tmp / "c95.csv")
+        return {"path": "c95.csv", "kind": "catalogue"}, [r"c95.csv", r"missing channel", r"96 SBS channel labels"]
+    if kind == "negative":
+        df = cat.T.astype(float)
+        df.iloc[2, 3] = -1
+        df.to_csv(tmp / "neg.tsv", sep="\t")
+        return {"path": "neg.tsv", "kind": "counts"}, [r"neg.tsv", r"negative value", r"non-negative data"]
+    if kind == "not-numeric":
+        df = cat.T.astype(object)
+        df.iloc[0, 0] = "high"
+        df.to_csv(tmp / "text.tsv", sep="\t")
+        return {"path": "text.tsv", "kind": "counts"}, [r"text.tsv", r"non-numeric", r"numbers only"]
+    if kind == "both-source-and-path":
+        cat.to_csv(tmp / "ok.csv")
+        return {"path": "ok.csv", "source": "brca21", "kind": "catalogue"}, [r"exactly one of `source`", r"`path`"]
+    if kind == "text-kind":
+        cat.to_csv(tmp / "ok.csv")
+        return {"path": "ok.csv", "kind": "text"}, [r"kind `catalogue`", r"or `counts`"]
+    if kind == "catalogue-transpose":
+        cat.to_csv(tmp / "ok.csv")
+        return {"path": "ok.csv", "kind": "catalogue", "transpose": True}, [r"oriented by its 96 channel labels",
+                                                                            r"remove `transpose`"]
+    raise KeyError(kind)
+
+
+@pytest.mark.parametrize("kind", ["missing", "95-channels", "negative", "not-numeric", "both-source-and-path",
+                                  "text-kind", "catalogue-transpose"])
+def test_malformed_user_data_is_a_config_error(tmp_path, kind):
+    spec, parts = _bad(tmp_path, kind)
+    res = _snakemake(tmp_path, _config({"x": spec}), "-n")
+    out = res.stdout + res.stderr
+    assert res.returncode != 0, out[-3000:]
+    for part in parts:
+        assert __import__("re").search(part, out), (part, out[-3000:])
+    assert not (tmp_path / "results").exists()
+
+
+def test_rank_above_the_user_files_shape_is_a_config_error(tmp_path):
+    _write_user_files(tmp_path)
+    res = _snakemake(tmp_path, _config({"genes": {"path": "genes_by_sites.tsv", "kind": "counts", "transpose": True}},
+                                       ranks=(2, 25)), "-n")
+    out = res.stdout + res.stderr
+    assert res.returncode != 0
+    assert "rank 25 on 'genes' is not below min(n_samples, n_features) = 25" in out, out[-3000:]
+    assert "has 25 samples x 30 features" in out
