@@ -1,14 +1,26 @@
-"""Command line: ``python -m nmfcore fit counts.tsv --rank 5 --noise nb --structure convex --out fit/``."""
+"""Command line.
+
+  python -m nmfcore fit counts.tsv --rank 5 --noise nb --structure convex --out fit/
+  python -m nmfcore select counts.csv --ranks 2-10 --noise poisson,nb,tweedie,gaussian --out choice/
+
+Input: TSV or CSV (optionally .gz), labels in the first column and the header, samples x features;
+a catalogue whose rows carry the 96 SBS channel labels (SigProfiler's layout) is turned around.
+"""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import threading
+import time
 import warnings
 
 from . import _validation as V
 from .fit import fit
-from .io import check_output_dir, read_matrix, write_result
+from .io import check_output_dir, is_sbs96_labels, read_matrix, write_result
 from .noise import NOISE_NAMES
+
+THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def _is_float(text):
@@ -41,40 +53,154 @@ def _noise_spec(args):
     return spec
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m nmfcore", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("fit", help="fit one model to a labelled TSV (samples x features)")
-    p.add_argument("counts", help="TSV: first column sample ids, header feature labels")
-    p.add_argument("--rank", type=int, required=True)
-    p.add_argument("--noise", default="poisson", choices=NOISE_NAMES)
-    p.add_argument("--power", type=float, help="Tweedie power (omit to choose by profile likelihood)")
-    p.add_argument("--powers", type=_float_list, help="comma-separated Tweedie power grid for the profile likelihood")
-    p.add_argument("--alpha", type=float, help="fixed NB alpha (omit to estimate by ML)")
-    p.add_argument("--dispersion", default="shared", choices=("shared", "sample"))
-    p.add_argument("--structure", default="nmf", choices=V.STRUCTURE_NAMES)
-    p.add_argument("--restarts", type=int, default=10)
-    p.add_argument("--pre-iter", type=int, default=0)
-    p.add_argument("--max-iter", type=int, default=10_000)
-    p.add_argument("--tol", type=float, default=1e-8)
-    p.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate (autoencoder)")
-    p.add_argument("--seed", type=int, default=0)
+def _default_threads() -> int:
+    from .select import default_jobs
+
+    return default_jobs()
+
+
+def _pin_threads(threads: int, argv) -> None:
+    """Limit BLAS to ``threads`` (a busy 2-core machine ran one fit 13x slower with OpenBLAS's default
+    threads). numpy is loaded already: threadpoolctl if installed, else the process restarts itself
+    once with the thread variables set (only when run from the shell, argv None)."""
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(threads)
+        return
+    except ImportError:
+        pass
+    if argv is None and os.environ.get("OPENBLAS_NUM_THREADS") != str(threads):
+        env = dict(os.environ, **{v: str(threads) for v in THREAD_VARS})
+        os.execve(sys.executable, [sys.executable, "-m", "nmfcore", *sys.argv[1:]], env)
+
+
+class _Ticker:
+    """Elapsed time on stderr every few seconds while a long fit runs (nothing for fits under 3 s)."""
+
+    def __init__(self, what, stream=sys.stderr, first=3.0, every=5.0):
+        self.what, self.stream, self.first, self.every = what, stream, first, every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.shown = False
+
+    def _run(self):
+        t0 = time.perf_counter()
+        wait = self.first
+        while not self._stop.wait(wait):
+            self.stream.write(f"\r{self.what}: {time.perf_counter() - t0:.0f} s ")
+            self.stream.flush()
+            self.shown, wait = True, self.every
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        if self.shown:
+            self.stream.write("\n")
+
+
+def _common(p):
+    p.add_argument("counts", help="data file: TSV or CSV (optionally .gz), sample ids in the first column, feature "
+                                  "labels in the header (a catalogue with the 96 SBS channels as rows is turned round)")
+    p.add_argument("--structure", default="nmf", help="model structure: nmf (X ~ W H), convex (H = G X) or "
+                                                      "autoencoder (convex NMF trained by Adam)")
+    p.add_argument("--restarts", type=int, default=10, help="random starts per fit; the best is kept")
+    p.add_argument("--pre-iter", type=int, default=0,
+                   help="iterations of every start before only the best continues (0: all to convergence)")
+    p.add_argument("--max-iter", type=int, default=50_000, help="iteration cap of each fit")
+    p.add_argument("--tol", type=float, default=1e-8,
+                   help="convergence: relative change of the divergence over --check-every iterations")
+    p.add_argument("--check-every", type=int, default=10, help="iterations between convergence checks")
+    p.add_argument("--nb-rounds", type=int, default=5, help="NB with estimated alpha: alpha/factor alternations")
+    p.add_argument("--nb-tol", type=float, default=1e-3, help="NB: stop the alternation when alpha changes less")
+    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (autoencoder)")
+    p.add_argument("--ae-init", default="scaled", choices=("scaled", "uniform"),
+                   help="starts: U(0,1) scaled to the data mean, or raw U(0,1) (paper 2)")
+    p.add_argument("--ae-constraint", default="abs", choices=("abs", "project"),
+                   help="autoencoder non-negativity: |U| in the forward pass, or projection after each step")
     p.add_argument("--dtype", default="float64", choices=("float64", "float32"),
                    help="precision of the iterations (float32: about 2x faster, tol >= 1e-6); results are float64")
-    p.add_argument("--transpose", action="store_true", help="input is features x samples")
-    p.add_argument("--out", required=True, help="output directory")
-    args = parser.parse_args(argv)
+    p.add_argument("--transpose", action="store_true", help="the file is features x samples")
+    p.add_argument("--threads", type=int, default=None,
+                   help="BLAS threads (default: the cores this process may use, from CPU affinity and "
+                        "SLURM_CPUS_PER_TASK; with select --jobs > 1 every worker uses one)")
+    p.add_argument("--out", required=True, help="output folder (created; an earlier result in it is replaced)")
+
+
+def _settings(args):
+    return dict(n_restarts=args.restarts, pre_iter=args.pre_iter, max_iter=args.max_iter, tol=args.tol,
+                check_every=args.check_every, nb_rounds=args.nb_rounds, nb_tol=args.nb_tol, lr=args.lr,
+                ae_init=args.ae_init, ae_constraint=args.ae_constraint, dtype=args.dtype)
+
+
+def _parser():
+    parser = argparse.ArgumentParser(prog="python -m nmfcore", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    fmt = argparse.ArgumentDefaultsHelpFormatter
+    p = sub.add_parser("fit", help="fit one model", formatter_class=fmt,
+                       description="Fit one model and write W.tsv, H.tsv (G.tsv), trace.tsv and summary.json.")
+    _common(p)
+    p.add_argument("--rank", type=int, required=True, help="number of components K (1 <= K < min(samples, features))")
+    p.add_argument("--noise", default="poisson", choices=NOISE_NAMES, help="noise model")
+    p.add_argument("--power", type=float, help="Tweedie power (omit to choose by profile likelihood)")
+    p.add_argument("--powers", type=_float_list, help="comma-separated Tweedie power grid for the profile likelihood "
+                                                       "(default 1.1, 1.2, ..., 1.9)")
+    p.add_argument("--alpha", type=float, help="fixed NB alpha (omit to estimate by ML)")
+    p.add_argument("--dispersion", default="shared", choices=("shared", "sample"), help="NB: one alpha or one per sample")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random starts")
+    s = sub.add_parser("select", help="choose noise model, structure and rank by BIC", formatter_class=fmt,
+                       description="Fit every noise model x structure x rank x seed, write selection.tsv, "
+                                   "selection.png and the chosen model's factors under OUT/best/, and say why.")
+    _common(s)
+    s.add_argument("--ranks", default="2-10", help="ranks, e.g. 2-10 or 2,3,5")
+    s.add_argument("--noise", default="poisson,nb,tweedie,gaussian",
+                   help="comma-separated: gaussian, poisson, gamma, tweedie, nb (= nb_shared), nb_sample")
+    s.add_argument("--seeds", type=int, default=3, help="independent fits (seeds 0..N-1) per model; the best is kept")
+    s.add_argument("--reference", choices=("cosmic",), help="match the chosen signatures to COSMIC v3.4 (SBS96 data)")
+    s.add_argument("--jobs", type=int, default=None, help="fits in parallel processes (default: the usable cores)")
+    s.set_defaults(restarts=1)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
     try:
+        V.check_structure(args.structure) if args.command == "fit" else None
+        for name in ("restarts", "max_iter", "check_every", "nb_rounds"):
+            V.check_positive_int(getattr(args, name), "--" + name.replace("_", "-"))
+        if args.threads is not None:
+            V.check_positive_int(args.threads, "--threads")
         check_output_dir(args.out, inputs=[args.counts])
-        X = read_matrix(args.counts, transpose=args.transpose)
+        if args.command == "select":
+            check_output_dir(os.path.join(args.out, "best"), inputs=[args.counts])
         with warnings.catch_warnings():
-            warnings.simplefilter("always", V.ConvergenceWarning)
-            res = fit(X.to_numpy(), args.rank, noise=_noise_spec(args), structure=args.structure,
-                      n_restarts=args.restarts, pre_iter=args.pre_iter, max_iter=args.max_iter,
-                      tol=args.tol, lr=args.lr, random_state=args.seed, dtype=args.dtype)
+            warnings.simplefilter("ignore", UserWarning)  # the orientation note is repeated in the summary
+            X = read_matrix(args.counts, transpose=args.transpose)
     except (ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    return _fit(args, X, argv) if args.command == "fit" else _select(args, X, argv)
+
+
+def _fit(args, X, argv) -> int:
+    _pin_threads(args.threads or _default_threads(), argv)
+    try:
+        with warnings.catch_warnings(record=True) as caught, _Ticker(f"fitting {args.structure}/{args.noise} "
+                                                                     f"rank {args.rank}"):
+            warnings.simplefilter("always", V.ConvergenceWarning)
+            res = fit(X.to_numpy(), args.rank, noise=_noise_spec(args), structure=args.structure,
+                      random_state=args.seed, **_settings(args))
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for w in caught:
+        if not issubclass(w.category, V.ConvergenceWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     try:
         write_result(res, args.out, samples=X.index, features=X.columns)
     except OSError as exc:
@@ -82,7 +208,116 @@ def main(argv=None) -> int:
         return 2
     row = res.to_row()
     print("\t".join(f"{k}={row[k]}" for k in ("structure", "noise", "rank", "loglik", "bic", "n_iter", "converged")))
+    print(f"wrote W.tsv, H.tsv{', G.tsv' if res.G is not None else ''}, trace.tsv and summary.json to {args.out}",
+          file=sys.stderr)
+    if not res.converged:
+        hint = "raise --max-iter (or --lr for the autoencoder) or loosen --tol"
+        print(f"warning: NOT CONVERGED after {res.n_iter} iterations (tol {args.tol}); {hint}", file=sys.stderr)
     return 0
+
+
+def _select(args, X, argv) -> int:
+    import numpy as np
+
+    from . import select as S
+
+    try:
+        ranks = S.parse_ranks(args.ranks)
+        noises = [n.strip() for n in args.noise.split(",") if n.strip()]
+        for n in noises:
+            S.noise_spec(n)
+        structures = [s.strip() for s in args.structure.split(",") if s.strip()]
+        for s in structures:
+            V.check_structure(s)
+        V.check_positive_int(args.seeds, "--seeds")
+        bound = min(X.shape)
+        if ranks[-1] >= bound:
+            raise ValueError(f"--ranks: rank {ranks[-1]} is not below min(samples, features) = {bound} "
+                             f"({X.shape[0]} x {X.shape[1]}); lower the largest rank")
+        values = V.check_matrix(X.to_numpy())
+        if args.reference and not is_sbs96_labels(X.columns):
+            raise ValueError("--reference cosmic needs the 96 SBS channel labels (e.g. A[C>A]A) on the features")
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    jobs = args.jobs or _default_threads()
+    if jobs > 1:  # one BLAS thread per worker process (set before the workers load numpy)
+        for v in THREAD_VARS:
+            os.environ[v] = "1"
+    else:
+        _pin_threads(args.threads or _default_threads(), argv)
+    integer = bool(np.all(values == np.round(values)))
+    total = len(ranks) * len(noises) * len(structures) * args.seeds
+    print(f"select: {X.shape[0]} samples x {X.shape[1]} features, {total} fits "
+          f"({len(noises)} noise x {len(structures)} structure x {len(ranks)} ranks x {args.seeds} seeds), "
+          f"{jobs} process(es)", file=sys.stderr)
+    rows, results = S.run_grid(values, ranks, noises, structures, range(args.seeds), _settings(args), jobs=jobs)
+    return _report(args, X, rows, results, integer)
+
+
+def _report(args, X, rows, results, integer) -> int:
+    import pandas as pd
+
+    from . import select as S
+
+    os.makedirs(args.out, exist_ok=True)
+    table = pd.DataFrame(rows)
+    table["comparable"] = table["noise"].isin(S.MASS_FAMILIES) if integer else True
+    table.to_csv(os.path.join(args.out, "selection.tsv"), sep="\t", index=False, float_format="%.10g")
+    _selection_plot(table, os.path.join(args.out, "selection.png"), integer)
+    best, why = S.choose(rows, integer)
+    n_bad = int((~table["converged"]).sum())
+    if n_bad:
+        print(f"warning: {n_bad} of {len(table)} fits did not converge (never chosen; raise --max-iter): "
+              + ", ".join(f"{r.noise}/{r.structure}/k{r.rank}/s{r.seed}" for r in table[~table["converged"]]
+                          .head(8).itertuples()) + (" ..." if n_bad > 8 else ""), file=sys.stderr)
+    if best is None:
+        print(f"no model chosen: {why}", file=sys.stderr)
+        return 1
+    res = results[(best["noise"], best["structure"], best["rank"], best["seed"])]
+    write_result(res, os.path.join(args.out, "best"), samples=X.index, features=X.columns)
+    print(f"chosen: noise {best['noise']} ({res.noise.label}), structure {best['structure']}, rank {best['rank']} "
+          f"(seed {best['seed']})")
+    print(f"why: {why}")
+    if args.reference:
+        from .datasets import read_reference
+        from .metrics import match_components
+
+        ref_path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "workflow", "resources",
+                                "data", "reference", "COSMIC_v3.4_SBS_GRCh37.txt")
+        ref = read_reference(ref_path)
+        _, rows_h, rows_r, cos = match_components(res.H, ref[list(X.columns)].to_numpy())
+        for i, r, c in sorted(zip(rows_h, rows_r, cos), key=lambda t: t[0]):
+            print(f"  signature {i + 1}: best COSMIC match {ref.index[r]} (cosine {c:.3f})")
+    print(f"wrote selection.tsv, selection.png and best/ to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _selection_plot(table, path, integer):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    best = table.sort_values("loglik", ascending=False).drop_duplicates(["noise", "structure", "rank"])
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for (noise, structure), d in best.groupby(["noise", "structure"]):
+        d = d.sort_values("rank")
+        style = "-" if noise in ("poisson", "nb_shared", "nb_sample") or not integer else "--"
+        for ax, col in zip(axes, ("bic", "loglik")):
+            line, = ax.plot(d["rank"], d[col], style, marker="o", label=f"{noise} / {structure}")
+            bad = ~d["converged"].astype(bool)
+            ax.scatter(d.loc[bad, "rank"], d.loc[bad, col], s=60, facecolors="white", edgecolors=line.get_color(),
+                       zorder=3)
+    axes[0].set(xlabel="rank K", ylabel="BIC (lower is better)", title="BIC")
+    axes[1].set(xlabel="rank K", ylabel="log-likelihood (best seed)", title="log-likelihood")
+    axes[1].legend(fontsize=7)
+    note = ("dashed: density families, not comparable with the count families (solid) on count data; "
+            if integer else "") + "white markers: fits that did not converge"
+    fig.suptitle(f"Model selection, best of the seeds per model. {note}", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
 
 
 if __name__ == "__main__":

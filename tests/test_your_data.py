@@ -125,3 +125,43 @@ def test_rank_above_the_user_files_shape_is_a_config_error(tmp_path):
     assert res.returncode != 0
     assert "rank 25 on 'genes' is not below min(n_samples, n_features) = 25" in out, out[-3000:]
     assert "has 25 samples x 30 features" in out
+
+
+def _select(tmp, *extra):
+    return subprocess.run([sys.executable, "-m", "nmfcore", "select", *map(str, extra)], capture_output=True,
+                          text=True, cwd=tmp, timeout=600)
+
+
+def test_select_chooses_noise_structure_and_rank(tmp_path):
+    """`select` on a SigProfiler CSV (channels x samples): one row per fit, the chosen model's factors in best/,
+    the choice and why on stdout, COSMIC matches of the chosen signatures; parallel workers give the same table."""
+    _catalogue_frame().to_csv(tmp_path / "sp.csv")
+    args = ["sp.csv", "--ranks", "2-3", "--noise", "poisson,nb,gaussian", "--structure", "nmf,convex", "--seeds", "2",
+            "--max-iter", "3000", "--tol", "1e-6", "--reference", "cosmic"]
+    one = _select(tmp_path, *args, "--jobs", "1", "--out", "one")
+    assert one.returncode == 0, one.stderr[-3000:]
+    table = pd.read_csv(tmp_path / "one" / "selection.tsv", sep="\t")
+    assert len(table) == 3 * 2 * 2 * 2
+    assert {"noise", "structure", "rank", "seed", "loglik", "bic", "aic", "converged"} <= set(table.columns)
+    assert not table.loc[table["noise"] == "gaussian", "comparable"].any()  # a density on count data
+    chosen = [line for line in one.stdout.splitlines() if line.startswith("chosen:")]
+    assert len(chosen) == 1 and "why: lowest BIC" in one.stdout
+    ok = table[table["converged"] & table["comparable"]]
+    best = ok.loc[ok["bic"].idxmin()]
+    assert f"noise {best['noise']} " in chosen[0] and f"rank {best['rank']} " in chosen[0]
+    assert f"structure {best['structure']}," in chosen[0]
+    assert (tmp_path / "one" / "selection.png").stat().st_size > 0
+    assert {"W.tsv", "H.tsv", "summary.json"} <= {p.name for p in (tmp_path / "one" / "best").iterdir()}
+    assert one.stdout.count("best COSMIC match SBS") == int(best["rank"])
+    two = _select(tmp_path, *args, "--jobs", "2", "--out", "two")
+    assert two.returncode == 0, two.stderr[-3000:]
+    t2 = pd.read_csv(tmp_path / "two" / "selection.tsv", sep="\t")
+    pd.testing.assert_frame_equal(table.drop(columns="time_s"), t2.drop(columns="time_s"))
+
+
+def test_select_rejects_a_rank_the_data_cannot_take(tmp_path):
+    _catalogue_frame().to_csv(tmp_path / "sp.csv")
+    res = _select(tmp_path, "sp.csv", "--ranks", "2-30", "--out", "o")
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "rank 30 is not below min(samples, features) = 21" in res.stderr
+    assert not (tmp_path / "o").exists()
