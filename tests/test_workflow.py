@@ -191,6 +191,10 @@ def test_report(test_run):
     workdir, _ = test_run
     snakemake(workdir, "--report", "report.html")
     assert (workdir / "report.html").stat().st_size > 10_000
+    html = (workdir / "report.html").read_text(errors="replace")
+    assert "available core time" in html  # the captions' text is searchable in the file
+    # no docutils error (a category named like a caption target gave 'Duplicate explicit target name')
+    assert "System Message" not in html and "Duplicate explicit target" not in html
 
 
 @pytest.mark.parametrize("edit, message", [

@@ -144,7 +144,7 @@ rule plot_overhead:
         overhead=f"{TABLES}/overhead.tsv",
     output:
         png=report(figure_path("overhead"), caption="../report/overhead.rst",
-                   category="Workflow", subcategory="Overhead"),
+                   category="Run cost", subcategory="Overhead"),
         pdf=figure_path("overhead", "pdf"),
     log:
         "results/logs/plots/overhead.log",
