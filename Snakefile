@@ -39,3 +39,17 @@ rule all:
     input:
         get_final_output(),
     default_target: True
+
+
+onsuccess:
+    # the end-of-run summary: fits that did not converge or sit at a degenerate optimum (never silent)
+    import os
+
+    import pandas as pd
+
+    if os.path.exists(f"{TABLES_DIR}/scores.tsv"):
+        _s = pd.read_csv(f"{TABLES_DIR}/scores.tsv", sep="\t")
+        _bad = _s[~_s["converged"].astype(str).str.lower().eq("true")]
+        _deg = _s[_s["degenerate"].astype(str).str.lower().eq("true")] if "degenerate" in _s else _s.iloc[:0]
+        print(f"fits: {len(_s)}; did not converge: {len(_bad)}; degenerate: {len(_deg)} "
+              f"(listed in results/results.md, columns converged / degenerate of {TABLES_DIR}/scores.tsv)")

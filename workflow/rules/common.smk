@@ -365,6 +365,11 @@ def get_fit_paths(filename):
     return [f"{fit_dir(row)}/{filename}" for row in FITS_TABLE.to_dict("records")]
 
 
+def get_cv_fit_paths(filename):
+    """`filename` of every cross-validation fit."""
+    return [f"{fit_dir(row)}/{filename}" for row in FITS_TABLE.to_dict("records") if row["split"] != "all"]
+
+
 def get_fit_benchmarks():
     """The benchmark of the job that made each fit (a fit_cv job's file once per split it fitted)."""
     block_of = {s: cv_block_label(b) for b in cv_blocks() for s in b}

@@ -33,13 +33,13 @@ rule fit_model:
         "../scripts/fit_model.py"
 
 
-# one rule per block of splits (cv.splits_per_job): fit_cv0-29 for 30 splits in one job, or e.g.
-# fit_cv0-9, fit_cv10-19, fit_cv20-29 (blocks let two cores or a cluster share a long protocol)
+# one rule per block of splits (cv.splits_per_job): fit_cv0_29 for 30 splits in one job, or e.g.
+# fit_cv0_9, fit_cv10_19, fit_cv20_29 (blocks let two cores or a cluster share a long protocol)
 for _block in cv_blocks():
 
     rule:
         name:
-            f"fit_cv{cv_block_label(_block)[2:]}"
+            f"fit_cv{cv_block_label(_block)[2:].replace('-', '_')}"
         input:
             unpack(get_fit_inputs),
         output:
@@ -53,6 +53,10 @@ for _block in cv_blocks():
             f"{LOGS}/fit_cv/{CV_PATTERN.replace('{block}', cv_block_label(_block))}.log",
         benchmark:
             f"{BENCH}/fit_cv/{CV_PATTERN.replace('{block}', cv_block_label(_block))}.tsv"
+        resources:
+            # a block of long fits (paper 2: minutes per split); SLURM -t in minutes, grows with each retry
+            runtime=lambda wc, attempt, _n=len(_block): 30 * _n * attempt,
+            mem_mb=lambda wc, attempt: 2000 * attempt,
         conda:
             "../../envs/nmfcore.yaml"
         script:

@@ -14,7 +14,7 @@ rule paper2_report:
         overhead=f"{TABLES_DIR}/overhead.tsv",
         reference=get_cosmic_reference(),
         published=workflow.source_path("../resources/published.yaml"),
-        H=[p for p in get_fit_paths("H.tsv") if "/cv" in p],
+        H=get_cv_fit_paths("H.tsv"),
     output:
         doc="results/paper2/results_paper2.md",
         scores="results/paper2/scores.tsv",

@@ -88,6 +88,13 @@ def score(result, train, test, split_name, start_seed):
         held = metrics.heldout_error(test.to_numpy(dtype=float), result.H, result.noise)
         row.update(test_mse=held["mse"], test_divergence=held["divergence"], test_loglik=held["loglik"])
     H = pd.DataFrame(result.H, columns=train.columns)
+    # degenerate optimum: two components (rows of H) the same (cosine > 0.999) or a component without weight
+    Hn = result.H / np.maximum(np.linalg.norm(result.H, axis=1, keepdims=True), 1e-300)
+    cos = Hn @ Hn.T - 2 * np.eye(len(Hn))
+    used = result.W.sum(axis=0)
+    row.update(max_component_cosine=float(cos.max()) if len(Hn) > 1 else np.nan,
+               n_empty_components=int((used <= 1e-8 * used.sum()).sum()))
+    row["degenerate"] = bool(row["max_component_cosine"] > 0.999 or row["n_empty_components"] > 0)
     row.update(sim_noise=info["sim_noise"], true_rank=info["true_rank"], cos_truth=np.nan, cos_cosmic=np.nan,
                cosmic_matches="", n_classes=np.nan, ari=np.nan, accuracy=np.nan)
     if "truth_H" in inputs.keys():

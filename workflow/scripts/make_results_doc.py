@@ -187,7 +187,51 @@ def paper2_section(cmp: pd.DataFrame, figures: dict[str, str]) -> list[str]:
 
 # ----------------------------------------------------------------------------- paper 1
 
+def usable(scores: pd.DataFrame) -> pd.Series:
+    """Fits that may decide a conclusion: converged and not degenerate."""
+    ok = scores["converged"].astype(str).str.lower().eq("true")
+    if "degenerate" in scores:
+        ok &= ~scores["degenerate"].astype(str).str.lower().eq("true")
+    return ok
+
+
+def convergence_section(scores: pd.DataFrame) -> list[str]:
+    """How many fits stopped before their rule or sit at a degenerate optimum (which), and whether the best
+    log-likelihood over seeds is non-decreasing in the rank (nested models cannot fit worse with more
+    components; a decrease means an optimiser failure)."""
+    out = ["## Convergence and degenerate optima", ""]
+    conv = scores["converged"].astype(str).str.lower().eq("true")
+    degen = scores["degenerate"].astype(str).str.lower().eq("true") if "degenerate" in scores else conv & False
+    key = ["dataset", "split", "structure", "noise", "rank", "seed"]
+    name = lambda d: ", ".join("/".join(str(r[k]) for k in key) for _, r in d.head(12).iterrows()) + (  # noqa: E731
+        f" … ({len(d)} in all)" if len(d) > 12 else "")
+    out += [f"* **{int((~conv).sum())} of {len(scores)} fits did not converge** (stopped at `max_iter`; column "
+            "`converged`, hollow markers in the figures): " + (name(scores[~conv]) or "none") + ".",
+            f"* **{int(degen.sum())} fits are degenerate** (two components with cosine > 0.999, or a component "
+            "without weight; columns `max_component_cosine`, `n_empty_components`, `degenerate`): "
+            + (name(scores[degen]) or "none") + ".",
+            "* Neither kind decides a chosen rank or a preferred noise model below.", ""]
+    full = scores[scores["split"] == "all"]
+    rows = []
+    for (ds, structure, noise), d in full.groupby(["dataset", "structure", "noise"]):
+        best = d.groupby("rank")["loglik"].max().sort_index()
+        if len(best) < 2:
+            continue
+        drops = [(a, b, best[b] - best[a]) for a, b in zip(best.index[:-1], best.index[1:])
+                 if best[b] < best[a] - 1e-6 * abs(best[a])]
+        rows.append({"data set": ds, "structure": STRUCT.get(structure, structure), "noise": noise,
+                     "ranks": f"{best.index.min()}–{best.index.max()}",
+                     "best log-lik non-decreasing in K": "yes" if not drops else "**no**: " + "; ".join(
+                         f"K {a}→{b}: {delta:+.4g}" for a, b, delta in drops)})
+    if rows:
+        out += ["Check per data set × structure × noise model: the best log-likelihood over seeds must not "
+                "decrease with the rank (to 1e-6 relative).", ""]
+        out.append(md_table(pd.DataFrame(rows)))
+    return out
+
+
 def chosen_ranks(scores: pd.DataFrame) -> pd.DataFrame:
+    scores = scores[usable(scores)]
     df = scores[(scores["split"] == "all") & (scores["data_kind"] != "simulated")].dropna(subset=["bic"])
     if df.empty:
         return df
@@ -216,7 +260,8 @@ def paper1_section(scores, profile, dispersion, figures) -> list[str]:
            "these are our results only, set against the abstract's two qualitative claims at the end.", ""]
     best = chosen_ranks(scores)
     if not best.empty:
-        out += ["### Rank chosen by BIC (per noise model × structure)", ""]
+        out += ["### Rank chosen by BIC (per noise model × structure)", "",
+                "Among converged, non-degenerate fits only (see the convergence section).", ""]
         wide = best.pivot_table(index=["dataset", "structure"], columns="noise", values="rank", aggfunc="first")
         wide = wide.reset_index()
         wide["structure"] = wide["structure"].map(lambda s: STRUCT.get(s, s))
@@ -425,6 +470,7 @@ def main(scores, consistency, tweedie_profile, nb_dispersion, overhead, publishe
              f"`results/tables/*.tsv` on {_dt.date.today().isoformat()}; do not edit by hand — rerun the "
              f"workflow._", ""]
     lines += run_section(scores_df, over, config, configfiles)
+    lines += convergence_section(scores_df)
     lines += paper2_section(cmp, figs)
     lines += paper1_section(scores_df, prof, disp, figs)
     lines += ["## All figures", ""]
