@@ -165,3 +165,40 @@ def test_select_rejects_a_rank_the_data_cannot_take(tmp_path):
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert "rank 30 is not below min(samples, features) = 21" in res.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_cli_help_documents_every_option_with_its_default():
+    res = subprocess.run([sys.executable, "-m", "nmfcore", "fit", "--help"], capture_output=True, text=True,
+                         timeout=120)
+    assert res.returncode == 0
+    text = " ".join(res.stdout.split())
+    for option in ("--rank", "--restarts", "--pre-iter", "--max-iter", "--tol", "--seed", "--check-every",
+                   "--nb-rounds", "--nb-tol", "--threads", "--lr", "--ae-init", "--dtype"):
+        assert option in text, option
+    for default in ("(default: 10)", "(default: 50000)", "(default: 1e-08)", "(default: 0)", "(default: 5)"):
+        assert default in text, default
+
+
+def test_cli_reads_a_sigprofiler_csv_and_says_where_the_files_went(tmp_path):
+    _catalogue_frame().to_csv(tmp_path / "sp.csv")  # channels x samples, comma-separated
+    res = subprocess.run([sys.executable, "-m", "nmfcore", "fit", "sp.csv", "--rank", "3", "--noise", "gaussian",
+                          "--max-iter", "30", "--threads", "1", "--out", "res"], capture_output=True, text=True,
+                         cwd=tmp_path, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert "noise=gaussian" in res.stdout  # the family's name, not tweedie_p0
+    assert "to res" in res.stderr and "NOT CONVERGED after 30 iterations" in res.stderr
+    assert "raise --max-iter" in res.stderr
+    W = pd.read_csv(tmp_path / "res" / "W.tsv", sep="\t", index_col=0)
+    assert W.shape == (21, 3)  # 21 samples: the 96 channel rows were recognised and turned round
+
+
+def test_default_threads_respect_affinity_and_slurm(monkeypatch):
+    import os
+
+    from nmfcore.select import default_jobs
+
+    monkeypatch.delenv("SLURM_CPUS_PER_TASK", raising=False)
+    n = default_jobs()
+    assert n == len(os.sched_getaffinity(0))
+    monkeypatch.setenv("SLURM_CPUS_PER_TASK", "1")
+    assert default_jobs() == 1
