@@ -19,6 +19,8 @@ rule paper2_report:
         doc="results/paper2/results_paper2.md",
         scores="results/paper2/scores.tsv",
         figures=directory("results/paper2/figures"),
+    params:
+        configfiles=[os.path.basename(str(p)) if os.path.isabs(str(p)) else str(p) for p in workflow.configfiles],
     log:
         f"{LOGS}/paper2_report/paper2_report.log",
     conda:
