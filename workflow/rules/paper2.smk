@@ -20,7 +20,7 @@ rule paper2_report:
         scores="results/paper2/scores.tsv",
         figures=directory("results/paper2/figures"),
     params:
-        configfiles=[os.path.basename(str(p)) if os.path.isabs(str(p)) else str(p) for p in workflow.configfiles],
+        configfiles=[os.path.relpath(str(p)) for p in workflow.configfiles],
     log:
         f"{LOGS}/paper2_report/paper2_report.log",
     conda:
