@@ -48,8 +48,12 @@ def _noise_spec(args):
         spec["powers"] = args.powers
     if args.alpha is not None:
         spec["alpha"] = args.alpha
-    if args.noise == "nb":
+    if args.dispersion is not None:
+        if args.noise != "nb":
+            raise ValueError(f"--dispersion applies to --noise nb only, not {args.noise}; drop it or use --noise nb")
         spec["dispersion"] = args.dispersion
+    elif args.noise == "nb":
+        spec["dispersion"] = "shared"
     return spec
 
 
@@ -151,7 +155,8 @@ def _parser():
     p.add_argument("--powers", type=_float_list, help="comma-separated Tweedie power grid for the profile likelihood "
                                                        "(default 1.1, 1.2, ..., 1.9)")
     p.add_argument("--alpha", type=float, help="fixed NB alpha (omit to estimate by ML)")
-    p.add_argument("--dispersion", default="shared", choices=("shared", "sample"), help="NB: one alpha or one per sample")
+    p.add_argument("--dispersion", default=None, choices=("shared", "sample"),
+                   help="NB: one alpha (shared, the default for nb) or one per sample")
     p.add_argument("--seed", type=int, default=0, help="seed of the random starts")
     s = sub.add_parser("select", help="choose noise model, structure and rank by BIC", formatter_class=fmt,
                        description="Fit every noise model x structure x rank x seed, write selection.tsv, "
@@ -188,12 +193,17 @@ def main(argv=None) -> int:
 
 
 def _fit(args, X, argv) -> int:
+    try:
+        spec = _noise_spec(args)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     _pin_threads(args.threads or _default_threads(), argv)
     try:
         with warnings.catch_warnings(record=True) as caught, _Ticker(f"fitting {args.structure}/{args.noise} "
                                                                      f"rank {args.rank}"):
             warnings.simplefilter("always", V.ConvergenceWarning)
-            res = fit(X.to_numpy(), args.rank, noise=_noise_spec(args), structure=args.structure,
+            res = fit(X.to_numpy(), args.rank, noise=spec, structure=args.structure,
                       random_state=args.seed, **_settings(args))
     except (ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
