@@ -247,6 +247,9 @@ def _select(args, X, argv) -> int:
         values = V.check_matrix(X.to_numpy())
         if args.reference and not is_sbs96_labels(X.columns):
             raise ValueError("--reference cosmic needs the 96 SBS channel labels (e.g. A[C>A]A) on the features")
+        if args.reference and not os.path.isfile(_cosmic_path()):
+            raise ValueError(f"the COSMIC reference is not at {_cosmic_path()} (it ships with the repository "
+                             "checkout): run select from a checkout (pip install -e .) or drop --reference")
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -293,14 +296,17 @@ def _report(args, X, rows, results, integer) -> int:
         from .datasets import read_reference
         from .metrics import match_components
 
-        ref_path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "workflow", "resources",
-                                "data", "reference", "COSMIC_v3.4_SBS_GRCh37.txt")
-        ref = read_reference(ref_path)
+        ref = read_reference(_cosmic_path())
         _, rows_h, rows_r, cos = match_components(res.H, ref[list(X.columns)].to_numpy())
         for i, r, c in sorted(zip(rows_h, rows_r, cos), key=lambda t: t[0]):
             print(f"  signature {i + 1}: best COSMIC match {ref.index[r]} (cosine {c:.3f})")
     print(f"wrote selection.tsv, selection.png and best/ to {args.out}", file=sys.stderr)
     return 0
+
+
+def _cosmic_path():
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "workflow", "resources", "data",
+                        "reference", "COSMIC_v3.4_SBS_GRCh37.txt")
 
 
 def _selection_plot(table, path, integer):
