@@ -329,6 +329,14 @@ def _fit_fixed(Xs, structure_name, noise, rank, *, n_restarts, rngs, inits, max_
     out = []
     for i, j in enumerate(sel):
         f = {k: final[k][j].astype(np.float64) for k in structure.factor_names}
+        if solver == "mm" and tol > 0:  # leave a degenerate optimum where that fits better (not for fixed-length runs)
+            f, extra, conv[j], traces[j], escapes = _escape_degenerate(
+                Xs[i], structure, noise, f, traces[j], bool(conv[j]), rngs[i],
+                dict(max_iter=max_iter, tol=tol, check_every=check_every, solver=solver, lr=lr, timer=timer), dtype)
+            n_iter[j] += extra
+            if escapes:
+                chosen = int(np.argmin([d.get("divergence", d.get("pre_divergence")) for d in restarts[i]]))
+                restarts[i][chosen]["escapes"] = escapes
         c, trace = scales[i], traces[j]
         if "G" in f:  # W G X is the same model on X / c and X with the same W, G
             f["H"] = f["G"] @ Xs0[i]
@@ -340,6 +348,48 @@ def _fit_fixed(Xs, structure_name, noise, rank, *, n_restarts, rngs, inits, max_
             restarts[i] = [{k: (v * d if "divergence" in k else v) for k, v in r.items()} for r in restarts[i]]
         out.append((f, int(n_iter[j]), bool(conv[j]), trace, restarts[i]))
     return out
+
+
+def degenerate_components(W, H, cos_max=0.999):
+    """Indices of components that duplicate an earlier one (rows of ``H`` with cosine > ``cos_max``) or carry
+    no weight (a column of ``W`` below 1e-8 of the total)."""
+    Hn = H / np.maximum(np.linalg.norm(H, axis=1, keepdims=True), 1e-300)
+    C = np.triu(Hn @ Hn.T, 1)
+    dup = set(np.nonzero((C > cos_max).any(axis=0))[0].tolist())
+    used = W.sum(axis=0)
+    return sorted(dup | set(np.nonzero(used <= 1e-8 * used.sum())[0].tolist()))
+
+
+def _escape_degenerate(X, structure, noise, f, trace, conv, rng, kw, dtype, tries=3):
+    """A fit whose components duplicate each other (cosine > 0.999) or carry no weight sits at a degenerate
+    stationary point. Re-draw those components (U(0,1) scaled to the factor's mean, from the member's own
+    generator) and iterate on; keep the result when its divergence is lower, up to ``tries`` times. The
+    trace continues through the re-draw (the objective jumps up there: not an MM step); each escape is
+    recorded as ``{"at": iteration, "components": [...], "before": d, "after": d}``. Returns
+    ``(factors, extra iterations, converged, trace, escapes)``."""
+    extra, escapes = 0, []
+    for _ in range(tries):
+        H = f["H"] if "H" in f else f["G"] @ X
+        bad = degenerate_components(f["W"], H)
+        if not bad:
+            break
+        g = {k: f[k].copy() for k in structure.factor_names}
+        name = "H" if "H" in g else "G"
+        for j in bad:
+            g["W"][:, j] = rng.uniform(size=g["W"].shape[0]) * g["W"].mean()
+            g[name][j] = rng.uniform(size=g[name].shape[1]) * g[name].mean()
+        state = {k: v[None].astype(dtype) for k, v in g.items()}
+        structure._refresh(X, state, structure.factor_names[-1])
+        final, n_iter, c, traces = _iterate(X.astype(dtype, copy=False), structure, noise, state, check=True, **kw)
+        if traces[0][-1][1] >= trace[-1][1]:
+            break
+        last = trace[-1][0]
+        escapes.append({"at": int(last), "components": bad, "before": float(trace[-1][1]),
+                        "after": float(traces[0][-1][1])})
+        trace = trace + [(last + it, o) for it, o in traces[0][1:]]
+        f = {k: final[k][0].astype(np.float64) for k in structure.factor_names}
+        extra, conv = extra + int(n_iter[0]), bool(c[0])
+    return f, extra, conv, trace, escapes
 
 
 def _data_scale(X, noise):

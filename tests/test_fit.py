@@ -296,3 +296,23 @@ def test_bad_parameters_are_rejected():
     Xz[0, 0] = 0
     with pytest.raises(ValueError, match="strictly positive"):
         nc.fit(Xz, 2, noise="gamma")
+
+
+def test_degenerate_optimum_is_escaped():
+    """BRCA21, convex NMF, Gaussian, K = 4 (the default run's settings) reached a stationary point with two
+    identical components; re-drawing them and iterating on leaves it, records the escape, and keeps only a
+    lower divergence."""
+    from pathlib import Path
+
+    from nmfcore.datasets import read_catalogue
+    from nmfcore.fit import degenerate_components
+
+    X = read_catalogue(Path(__file__).resolve().parents[1] / "workflow/resources/data/mutational/BRCA21_SigMoS.tsv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", nc.ConvergenceWarning)
+        res = nc.fit(X.to_numpy(float), 4, noise="gaussian", structure="convex", n_restarts=10, pre_iter=50,
+                     max_iter=5000, tol=1e-6, random_state=1)
+    assert degenerate_components(res.W, res.H) == []
+    escapes = [e for r in res.restarts for e in r.get("escapes", [])]
+    assert escapes and all(e["after"] < e["before"] for e in escapes)
+    assert res.trace[-1][1] == pytest.approx(res.divergence, rel=1e-9)
