@@ -145,60 +145,50 @@ def errors_figure(path):
     plt.close(fig)
 
 
+def per_method_figure(path, frame, column, metric, title, suptitle, dot=None, ylim=None, mean=False):
+    """One panel per cohort: ``column`` of ``frame`` per method as boxes over jittered dots (``dot``: scatter
+    style), optionally the mean as a diamond, and the published mean of ``metric`` as a red star."""
+    cs = list(cv["cancer"].drop_duplicates())
+    fig, axes = plt.subplots(1, len(cs), figsize=(4.2 * len(cs), 3.8), squeeze=False)
+    for j, cancer in enumerate(cs):
+        ax = axes[0, j]
+        d = frame[frame["cancer"] == cancer]
+        data = [d.loc[d["structure"] == m, column].to_numpy() for m in METHODS]
+        ax.boxplot(data, positions=range(3), widths=0.5, showfliers=False, medianprops={"color": "k"})
+        for x, (m, v) in enumerate(zip(METHODS, data)):
+            jit = np.random.default_rng(x).uniform(-0.15, 0.15, size=v.size)
+            ax.scatter(x + jit, v, color=COLOR[m], **(dot or {"s": 12}))
+            if mean and v.size:
+                ax.scatter([x], [v.mean()], marker="D", color="k", s=24, zorder=4)
+            pub = published[(published["cancer"] == cancer) & (published["metric"] == metric)
+                            & (published["structure"] == m)]
+            if len(pub):
+                ax.scatter([x + 0.3], [float(pub["value"].iloc[0])], marker="*", color="crimson", s=70, zorder=4)
+        ax.set_xticks(range(3), [NAME[m] for m in METHODS])
+        ax.set_title(title(cancer, data), fontsize=10)
+        if ylim:
+            ax.set_ylim(*ylim)
+        ax.grid(axis="y", alpha=0.3)
+    fig.suptitle(suptitle, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
+
+
 def acs_figure(path):
     cons = consistency[consistency["run_a"].str.match(r"cv\d+") & consistency["run_b"].str.match(r"cv\d+")].copy()
     cons = cons[cons["structure"].isin(METHODS) & (cons["noise"] == p2.pick_noise(cons["noise"]))]
     cons["cancer"] = cons["dataset"].map(lambda x: p2.cancer_of(x, cancers))
-    cs = list(cv["cancer"].drop_duplicates())
-    fig, axes = plt.subplots(1, len(cs), figsize=(4.2 * len(cs), 3.8), squeeze=False)
-    for j, cancer in enumerate(cs):
-        ax = axes[0, j]
-        d = cons[cons["cancer"] == cancer]
-        data = [d.loc[d["structure"] == m, "acs"].to_numpy() for m in METHODS]
-        ax.boxplot(data, positions=range(3), widths=0.5, showfliers=False, medianprops={"color": "k"})
-        for x, (m, v) in enumerate(zip(METHODS, data)):
-            jit = np.random.default_rng(x).uniform(-0.15, 0.15, size=v.size)
-            ax.scatter(x + jit, v, s=3, alpha=0.35, color=COLOR[m])
-            if v.size:
-                ax.scatter([x], [v.mean()], marker="D", color="k", s=24, zorder=4)
-            pub = published[(published["cancer"] == cancer) & (published["metric"] == "acs")
-                            & (published["structure"] == m)]
-            if len(pub):
-                ax.scatter([x + 0.3], [float(pub["value"].iloc[0])], marker="*", color="crimson", s=70, zorder=4)
-        ax.set_xticks(range(3), [NAME[m] for m in METHODS])
-        ax.set_title(f"{cancer}: ACS over {len(data[0])} pairs of runs", fontsize=10)
-        ax.set_ylim(0.4, 1.0)
-        ax.grid(axis="y", alpha=0.3)
-    fig.suptitle("Signature consistency between splits (Hungarian-matched average cosine; diamond = mean, "
-                 "red star = published mean)", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=150)
-    plt.close(fig)
+    per_method_figure(path, cons, "acs", "acs", lambda c, data: f"{c}: ACS over {len(data[0])} pairs of runs",
+                      "Signature consistency between splits (Hungarian-matched average cosine; diamond = mean, "
+                      "red star = published mean)", dot={"s": 3, "alpha": 0.35}, ylim=(0.4, 1.0), mean=True)
 
 
 def cosmic_figure(path):
-    cs = list(cv["cancer"].drop_duplicates())
-    fig, axes = plt.subplots(1, len(cs), figsize=(4.2 * len(cs), 3.8), squeeze=False)
-    for j, cancer in enumerate(cs):
-        ax = axes[0, j]
-        d = cv[cv["cancer"] == cancer]
-        data = [d.loc[d["structure"] == m, "cos_cosmic"].to_numpy() for m in METHODS]
-        ax.boxplot(data, positions=range(3), widths=0.5, showfliers=False, medianprops={"color": "k"})
-        for x, (m, v) in enumerate(zip(METHODS, data)):
-            jit = np.random.default_rng(x).uniform(-0.15, 0.15, size=v.size)
-            ax.scatter(x + jit, v, s=12, color=COLOR[m])
-            pub = published[(published["cancer"] == cancer) & (published["metric"] == "cosmic_cos")
-                            & (published["structure"] == m)]
-            if len(pub):
-                ax.scatter([x + 0.3], [float(pub["value"].iloc[0])], marker="*", color="crimson", s=70, zorder=4)
-        ax.set_xticks(range(3), [NAME[m] for m in METHODS])
-        ax.set_title(f"{cancer}: mean matched cosine to COSMIC v3.4 per run", fontsize=10)
-        ax.grid(axis="y", alpha=0.3)
-    fig.suptitle("External validation: each run's K signatures Hungarian-matched to the 86 COSMIC v3.4 SBS "
-                 "signatures (no threshold; red star = published mean)", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=150)
-    plt.close(fig)
+    per_method_figure(path, cv, "cos_cosmic", "cosmic_cos",
+                      lambda c, data: f"{c}: mean matched cosine to COSMIC v3.4 per run",
+                      "External validation: each run's K signatures Hungarian-matched to the 86 COSMIC v3.4 SBS "
+                      "signatures (no threshold; red star = published mean)")
 
 
 figs = {name: os.path.join(sm.output.figures, f"paper2_{name}.png") for name in ("errors", "acs", "cosmic")}
