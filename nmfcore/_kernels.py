@@ -36,6 +36,8 @@ def _t(a):
 def _mm(a, b, out=None):
     """``np.matmul``; a batch of one goes through the 2-D BLAS path, which numpy's stacked
     matmul does not take (about 1.5x slower on large matrices)."""
+    if a.ndim == 2 and b.ndim == 2:
+        return np.matmul(a, b, out=out)
     if a.ndim == 3 and a.shape[0] == 1 and (b.ndim == 2 or b.shape[0] == 1):
         r = np.matmul(a[0], b if b.ndim == 2 else b[0], out=None if out is None else out[0])
         return r[None] if out is None else out
@@ -43,6 +45,13 @@ def _mm(a, b, out=None):
         r = np.matmul(a, b[0], out=None if out is None else out[0])
         return r[None] if out is None else out
     return np.matmul(a, b, out=out)
+
+
+def _inner(a, b):
+    """``<a, b>`` over the last two axes (one value per batch member; a dot product for 2-D arrays)."""
+    if a.ndim == 2:
+        return np.dot(a.ravel(), b.ravel())
+    return np.einsum("...ij,...ij->...", a, b)
 
 
 def project(g, A, F, B, FB=None, B_is_data=False):
@@ -55,6 +64,8 @@ def project(g, A, F, B, FB=None, B_is_data=False):
     broadcasts to ``F``'s shape. ``FB``: ``F @ B`` if the structure already holds it (convex NMF
     keeps ``H = G @ X``).
     """
+    if type(g) is np.ndarray:  # the common case first (one pass of the hot loop's dispatch)
+        return _project_array(g, A, B)
     if g is ONES:
         # column sums of A as a vector-matrix product: ~4x faster than A.sum(axis=-2) on a batch
         a = None if A is None else (np.ones(A.shape[-2], dtype=A.dtype) @ A)[..., :, None]  # (r, k, 1)
@@ -70,10 +81,16 @@ def project(g, A, F, B, FB=None, B_is_data=False):
         else:  # convex: F @ X @ X.T without forming the n x n Gram matrix
             right = _mm(_mm(F, B) if FB is None else FB, _t(B))
         return right if A is None else (_t(A) @ A) @ right
-    # Every product is written the same way for a batch as for one member (numpy's stacked matmul makes
-    # the 2-D BLAS call of each member), so a member's arithmetic does not depend on its batch: batched
-    # and separate fits agree to the last bit, which Adam needs (its step m / sqrt(v) amplifies rounding
-    # differences in near-zero gradients). Orientation of A.T @ g by measured size (_SMALL_PRODUCT).
+    return _project_array(g, A, B)
+
+
+def _project_array(g, A, B):
+    """``A.T @ g @ B.T`` for an array ``g``.
+
+    Every product is written the same way for a batch as for one member (numpy's stacked matmul makes
+    the 2-D BLAS call of each member), so a member's arithmetic does not depend on its batch: batched
+    and separate fits agree to the last bit, which Adam needs (its step m / sqrt(v) amplifies rounding
+    differences in near-zero gradients). Orientation of A.T @ g by measured size (_SMALL_PRODUCT)."""
     if A is None:
         out = g
     else:
@@ -84,9 +101,9 @@ def project(g, A, F, B, FB=None, B_is_data=False):
 
 
 def mm_update(F, num, den, gamma):
-    """In-place multiplicative update ``F *= (num / den) ** gamma`` with a floor (``num`` and
-    ``den`` are left as they are: a structure may hold them)."""
-    ratio = np.divide(num, den)
+    """In-place multiplicative update ``F *= (num / den) ** gamma`` with a floor. ``num`` is left as it
+    is (a structure may hold it); ``den``, always a fresh product, is overwritten when it has ``F``'s shape."""
+    ratio = np.divide(num, den, out=den if den.shape == F.shape else None)
     if gamma != 1.0:
         np.power(ratio, gamma, out=ratio)
     F *= ratio
@@ -162,8 +179,7 @@ class Structure:
         """``0.5 ||X - mu||^2`` per batch member as ``xx - <X, mu> + 0.5 <W^T W, H H^T>`` (``xx``:
         ``0.5 ||X||^2``), with ``<X, mu>`` from a product the updates hold (:meth:`cross`)."""
         W, H = f["W"], self.features(X, f)
-        gram = (_t(W) @ W) * (H @ _t(H))
-        return xx - self.cross(X, f) + 0.5 * gram.sum(axis=(-2, -1))
+        return xx - self.cross(X, f) + 0.5 * _inner((_t(W) @ W) @ H, H)  # <W^T W, H H^T> = <(W^T W) H, H>
 
     def cross(self, X, f):
         """``<X, W H>`` per batch member."""
@@ -198,18 +214,18 @@ class Traditional(Structure):
     def projection(self, g, X, f, name, A, B):
         # H's data term W.T @ X is held until W changes: the Gaussian loss after the iteration reuses it
         if g is X and name == "H":
-            if "WtX" not in f:
-                f["WtX"] = super().projection(g, X, f, name, A, B)
-            return f["WtX"]
-        return super().projection(g, X, f, name, A, B)
+            WtX = f.get("WtX")
+            if WtX is None:
+                WtX = f["WtX"] = project(g, A, f[name], B)
+            return WtX
+        return project(g, A, f[name], B)  # no held products besides W.T @ X
 
     def _refresh(self, X, f, name):
         if name == "W":
             f.pop("WtX", None)
 
     def cross(self, X, f):
-        WtX = f["WtX"] if "WtX" in f else _mm(_t(f["W"]), X)
-        return (f["H"] * WtX).sum(axis=(-2, -1))
+        return _inner(f["H"], f["WtX"] if "WtX" in f else _mm(_t(f["W"]), X))
 
     def n_params(self, n, m, k):
         return k * (n + m) - k  # minus the k scale normalisations (rows of H sum to 1)
@@ -270,8 +286,8 @@ class Convex(Structure):
 
     def cross(self, X, f):
         if "WtX" in f:
-            return (f["H"] * f["WtX"]).sum(axis=(-2, -1))
-        return (f["W"] * self._xht(X, f)).sum(axis=(-2, -1))
+            return _inner(f["H"], f["WtX"])
+        return _inner(f["W"], self._xht(X, f))
 
     @staticmethod
     def _xht(X, f):

@@ -151,7 +151,7 @@ def _loss_fn(X, structure, noise, tol):
     hold (:meth:`Structure.gaussian_divergence`), so a check costs no pass over an n x m array (the
     paper-2 rule checks every iteration). The expansion's rounding error is about
     ``4 eps 0.5 ||X||^2``; where that exceeds 1 % of ``tol`` times the loss (a near-exact fit, or
-    ``tol = 0``) the check sums the residuals instead. Otherwise the exact elementwise sum.
+    ``tol = 0``: a trace as exact as the elementwise sum) the check sums the residuals instead. Otherwise the exact elementwise sum.
     """
     div = noise.divergence_fn(X)  # data-only terms computed once
     exact = lambda st, mu: div(structure.mean(X, st) if mu is None else mu)  # noqa: E731
@@ -162,7 +162,7 @@ def _loss_fn(X, structure, noise, tol):
 
     def loss(st, mu):
         value = structure.gaussian_divergence(X, st, xx)
-        return value if np.all(err <= 0.01 * tol * np.abs(value)) else exact(st, None)
+        return value if (err <= 0.01 * tol * np.abs(value)).all() else exact(st, None)
     return loss, False
 
 

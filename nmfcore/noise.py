@@ -245,6 +245,12 @@ class Tweedie(NoiseModel):
                 t += xa
                 return t.sum(axis=(-2, -1)) / (a * b)
             return tweedie
+        if p == 0:
+            def gaussian(mu):
+                d = np.subtract(X, mu)
+                d *= d
+                return 0.5 * d.sum(axis=(-2, -1))
+            return gaussian
         return super().divergence_fn(X)
 
     def grad_split(self, X, mu, overwrite=False, work=None):
