@@ -275,7 +275,7 @@ def _report(args, X, rows, results, integer) -> int:
 
     os.makedirs(args.out, exist_ok=True)
     table = pd.DataFrame(rows)
-    table["comparable"] = table["noise"].isin(S.MASS_FAMILIES) if integer else True
+    table["comparable"] = (table["bic_discrete"] if integer else table["bic"]).notna()
     table.to_csv(os.path.join(args.out, "selection.tsv"), sep="\t", index=False, float_format="%.10g")
     _selection_plot(table, os.path.join(args.out, "selection.png"), integer)
     best, why = S.choose(rows, integer)
@@ -315,21 +315,21 @@ def _selection_plot(table, path, integer):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    best = table.sort_values("loglik", ascending=False).drop_duplicates(["noise", "structure", "rank"])
+    bic, ll = ("bic_discrete", "loglik_discrete") if integer else ("bic", "loglik")
+    best = table.sort_values(ll, ascending=False).drop_duplicates(["noise", "structure", "rank"])
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for (noise, structure), d in best.groupby(["noise", "structure"]):
         d = d.sort_values("rank")
-        style = "-" if noise in ("poisson", "nb_shared", "nb_sample") or not integer else "--"
-        for ax, col in zip(axes, ("bic", "loglik")):
-            line, = ax.plot(d["rank"], d[col], style, marker="o", label=f"{noise} / {structure}")
+        for ax, col in zip(axes, (bic, ll)):
+            line, = ax.plot(d["rank"], d[col], "-", marker="o", label=f"{noise} / {structure}")
             bad = ~d["converged"].astype(bool)
             ax.scatter(d.loc[bad, "rank"], d.loc[bad, col], s=60, facecolors="white", edgecolors=line.get_color(),
                        zorder=3)
-    axes[0].set(xlabel="rank K", ylabel="BIC (lower is better)", title="BIC")
-    axes[1].set(xlabel="rank K", ylabel="log-likelihood (best seed)", title="log-likelihood")
+    scale = "discretised (count data: every family on the mass scale)" if integer else "density"
+    axes[0].set(xlabel="rank K", ylabel=f"{bic} (lower is better)", title=f"BIC, {scale}")
+    axes[1].set(xlabel="rank K", ylabel=f"{ll} (best seed)", title=f"log-likelihood, {scale}")
     axes[1].legend(fontsize=7)
-    note = ("dashed: density families, not comparable with the count families (solid) on count data; "
-            if integer else "") + "white markers: fits that did not converge"
+    note = "white markers: fits that did not converge"
     fig.suptitle(f"Model selection, best of the seeds per model. {note}", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=150)

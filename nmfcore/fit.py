@@ -16,6 +16,7 @@ import numpy as np
 
 from . import _validation as V
 from ._kernels import STRUCTURES
+from .discrete import loglik_discrete
 from .noise import NegativeBinomial, NoiseModel, Poisson, Tweedie, make_noise
 
 __all__ = ["fit", "fit_many", "FitResult"]
@@ -53,6 +54,9 @@ class FitResult:
     solver: str = "mm"
     #: precision of the iterations ("float64" or "float32"; results are float64 either way)
     dtype: str = "float64"
+    #: log-likelihood on the mass scale of count data (:mod:`nmfcore.discrete`: the probability of the unit
+    #: interval around each count; equal to ``loglik`` for Poisson and NB), NaN unless X holds counts
+    loglik_discrete: float = float("nan")
     #: wall seconds: ``total_s``; ``iterate_s`` inside the update loops (``iterations`` batch
     #: iterations run, pre-runs and nuisance rounds included); the rest is set-up, nuisance
     #: estimation and likelihood evaluation
@@ -65,6 +69,11 @@ class FitResult:
     @property
     def bic(self) -> float:
         return -2.0 * self.loglik + self.n_params * np.log(self.n_samples * self.n_features)
+
+    @property
+    def bic_discrete(self) -> float:
+        """BIC from :attr:`loglik_discrete`: comparable across noise families on count data."""
+        return -2.0 * self.loglik_discrete + self.n_params * np.log(self.n_samples * self.n_features)
 
     @property
     def aic(self) -> float:
@@ -81,6 +90,7 @@ class FitResult:
             "solver": self.solver, "seed": self.seed, "n_samples": self.n_samples,
             "n_features": self.n_features, "loglik": self.loglik, "divergence": self.divergence,
             "deviance": self.deviance, "n_params": self.n_params, "bic": self.bic, "aic": self.aic,
+            "loglik_discrete": self.loglik_discrete, "bic_discrete": self.bic_discrete,
             "n_iter": self.n_iter, "converged": self.converged, "time_s": self.time_s,
             "iterate_s": self.timings.get("iterate_s", float("nan")),
             "n_restarts": max(len(self.restarts), 1), "dtype": self.dtype,
@@ -594,6 +604,7 @@ def _result(X, structure, rank, fitted, seed, solver, dtype, timings, t0):
         G = G / s[:, None]
     n_params = STRUCTURES[structure].n_params(n, m, rank) + model.n_nuisance(n) + extra_params
     return FitResult(W=W, H=H, G=G, structure=structure, noise=model, rank=rank, loglik=float(model.loglik(X, mu)),
+                     loglik_discrete=loglik_discrete(model, X, mu),
                      divergence=model.divergence(X, mu), n_params=int(n_params), n_iter=int(it),
                      converged=bool(conv), trace=trace, seed=seed, time_s=time.perf_counter() - t0,
                      n_samples=n, n_features=m, restarts=restarts, nuisance_path=path, solver=solver,

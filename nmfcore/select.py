@@ -1,10 +1,10 @@
 """Model choice in one call: fit a grid of noise models x structures x ranks x seeds and pick by BIC.
 
-Likelihoods are only comparable across noise families on one scale. For count data (integers) the
-probability-mass families (Poisson, NB) are compared with each other; the density families (Gaussian,
-Gamma, Tweedie with a continuous part) are reported beside them but never chosen over a mass family,
-because a density and a probability are not on one scale. For continuous data every family is a density
-and all are compared. Unconverged fits are never chosen.
+Likelihoods are only comparable across noise families on one scale. For count data (integers) every
+family is compared by its discretised BIC (:mod:`nmfcore.discrete`: the probability each model gives to
+the unit interval around each count, the mass scale of Poisson and NB); a density's own log-likelihood
+is on another scale and never decides between families. For continuous data every family is a density
+and all are compared by their BIC. Unconverged fits are never chosen.
 """
 from __future__ import annotations
 
@@ -16,9 +16,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 
 import numpy as np
 
-__all__ = ["parse_ranks", "noise_spec", "run_grid", "choose", "MASS_FAMILIES"]
-
-MASS_FAMILIES = ("poisson", "nb_shared", "nb_sample")
+__all__ = ["parse_ranks", "noise_spec", "run_grid", "choose"]
 
 
 def parse_ranks(text: str) -> list[int]:
@@ -63,6 +61,7 @@ def _fit_one(task):
         res = fit(X, rank, noise=noise_spec(noise), structure=structure, random_state=seed, **settings)
     row = {"noise": noise, "structure": structure, "rank": rank, "seed": seed, "noise_fitted": res.noise.label,
            "loglik": res.loglik, "bic": res.bic, "aic": res.aic, "n_params": res.n_params,
+           "loglik_discrete": res.loglik_discrete, "bic_discrete": res.bic_discrete,
            "converged": res.converged, "n_iter": res.n_iter, "time_s": time.perf_counter() - t0,
            **{f"noise_{k}": v for k, v in res.noise.params.items()}}
     return row, res
@@ -110,19 +109,18 @@ def choose(rows, integer_data: bool):
     if not ok:
         return None, ("no fit converged: raise --max-iter or --tol (every fit is listed in selection.tsv with "
                       "converged = False)")
-    pool = [r for r in ok if r["noise"] in MASS_FAMILIES] if integer_data else ok
-    scale = "probability-mass families (Poisson, NB): the data are counts"
+    key, scale = (("bic_discrete", "discretised BIC (count data: every family on the mass scale)") if integer_data
+                  else ("bic", "BIC (continuous data: every likelihood is a density)"))
+    pool = [r for r in ok if np.isfinite(r[key])]
     if not pool:
-        pool, scale = ok, "all families (no count family was fitted)"
-    elif not integer_data:
-        scale = "all families (continuous data: every likelihood is a density)"
-    best = min(pool, key=lambda r: r["bic"])
+        return None, f"no converged fit has a finite {key}"
+    best = min(pool, key=lambda r: r[key])
     runner = min((r for r in pool if (r["noise"], r["structure"], r["rank"]) != (best["noise"], best["structure"],
                                                                               best["rank"])),
-                 key=lambda r: r["bic"], default=None)
-    why = (f"lowest BIC {best['bic']:.6g} among converged fits of the {scale}"
+                 key=lambda r: r[key], default=None)
+    why = (f"lowest {scale} {best[key]:.6g} among converged fits"
            + (f"; next best {runner['noise']}/{runner['structure']} rank {runner['rank']} "
-              f"BIC {runner['bic']:.6g} (+{runner['bic'] - best['bic']:.4g})" if runner else ""))
+              f"{key} {runner[key]:.6g} (+{runner[key] - best[key]:.4g})" if runner else ""))
     return best, why
 
 

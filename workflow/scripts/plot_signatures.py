@@ -6,7 +6,8 @@ title. Channels are grouped by substitution (C>A, C>G, C>T, T>A, T>C, T>G) then 
 coloured in the usual six-colour scheme.
 
 The fit is either given (``selection`` = dict with structure, noise, rank and optionally seed) or
-the full-data fit of the data set with the lowest BIC.
+the converged full-data fit of the data set with the lowest BIC across noise families: the discretised
+BIC (nmfcore.discrete, one scale for every family) on count data, else the BIC.
 """
 
 from pathlib import Path
@@ -32,10 +33,14 @@ def choose_fit(scores: pd.DataFrame, dataset: str, selection: dict | None) -> pd
             raise ValueError(f"no full-data fit of {dataset!r} matches {selection}; "
                              "check the signature selection in the config against the fitted grid")
         return df.sort_values("loglik", ascending=False).iloc[0]
-    df = df.dropna(subset=["bic"])
+    # across noise families on one scale: the discretised BIC on count data (nmfcore.discrete), else the BIC
+    df = df.assign(_bic=df["bic_discrete"].fillna(df["bic"]) if "bic_discrete" in df else df["bic"])
+    if "converged" in df:
+        df = df[df["converged"].astype(str).str.lower().isin(["true", "1"])]
+    df = df.dropna(subset=["_bic"])
     if df.empty:
-        raise ValueError(f"no full-data fit with a BIC for data set {dataset!r}")
-    return df.loc[df["bic"].idxmin()]
+        raise ValueError(f"no converged full-data fit with a BIC for data set {dataset!r}")
+    return df.loc[df["_bic"].idxmin()]
 
 
 def fit_dir(fits_root, row: pd.Series) -> Path:
@@ -72,21 +77,26 @@ def main(scores, reference, fits_root, out_png, out_pdf, dataset, selection=None
     mean_cos, ia, ib, cos = match_components(H, ref.to_numpy(float))
     order = np.argsort(-cos)
     k = len(order)
-    fig, axes = plt.subplots(k, 2, figsize=(st.PAGE_W, 0.95 * k + 0.7), squeeze=False, sharex=True)
+    # one full-width panel per profile (extracted above its COSMIC match), so that the 96 context labels are legible
+    fig, axes = plt.subplots(2 * k, 1, figsize=(st.PAGE_W, 0.78 * 2 * k + 0.9), squeeze=False, sharex=True)
+    axes = axes[:, 0]
     for r, idx in enumerate(order):
         ours, theirs = H[ia[idx]], ref.to_numpy(float)[ib[idx]]
-        _bars(axes[r, 0], ours, max(ours.max(), 1e-3), labels=r == 0)  # own scale: compare shapes
-        _bars(axes[r, 1], theirs, max(theirs.max(), 1e-3), labels=r == 0)
-        axes[r, 0].set_ylabel(f"sig. {ia[idx] + 1}", fontsize=7)
-        axes[r, 1].set_ylabel(ref.index[ib[idx]], fontsize=7)
-        axes[r, 0].set_title(f"extracted signature {ia[idx] + 1}", fontsize=7, loc="left", pad=9)
-        axes[r, 1].set_title(f"COSMIC {ref.index[ib[idx]]}   cosine = {cos[idx]:.3f}", fontsize=7, loc="left",
-                             pad=9)
-    for ax in axes[-1]:
-        ax.set_xticks(np.arange(96))
-        ax.set_xticklabels([c[0] + c[2] + c[6] for c in CHANNELS], rotation=90, fontsize=3.6, family="monospace")
-        ax.tick_params(axis="x", length=0, pad=1)
-    how = "chosen in the config" if selection else "lowest BIC"
+        top, bottom = axes[2 * r], axes[2 * r + 1]
+        _bars(top, ours, max(ours.max(), 1e-3), labels=True)  # own scale: compare shapes
+        _bars(bottom, theirs, max(theirs.max(), 1e-3), labels=False)
+        top.set_ylabel(f"sig. {ia[idx] + 1}", fontsize=7)
+        bottom.set_ylabel(ref.index[ib[idx]], fontsize=7)
+        top.set_title(f"extracted signature {ia[idx] + 1} (above) and its match COSMIC {ref.index[ib[idx]]} "
+                      f"(below): cosine = {cos[idx]:.3f}", fontsize=7.5, loc="left", pad=11)
+    ax = axes[-1]
+    ax.set_xticks(np.arange(96))
+    ax.set_xticklabels([c[0] + c[2] + c[6] for c in CHANNELS], rotation=90, fontsize=5.2, family="monospace")
+    ax.tick_params(axis="x", length=0, pad=1)
+    ax.set_xlabel("trinucleotide context (5' base, mutated base, 3' base), grouped by substitution", fontsize=7)
+    how = ("chosen in the config" if selection else
+           "lowest discretised BIC over noise families" if pd.notna(row.get("bic_discrete")) else "lowest BIC")
+    how += ", seed " + str(int(row["seed"])) if "seed" in row and pd.notna(row["seed"]) else ""
     fig.suptitle(f"{dataset}: {st.structure_label(row['structure'])}, {st.noise_label(row['noise'])}, "
                  f"K = {int(row['rank'])} ({how}); mean matched cosine to COSMIC = {mean_cos:.3f}",
                  fontsize=8.5, fontweight="bold")
