@@ -1,4 +1,4 @@
-"""Fitting: restarts, the iteration driver, nuisance estimation and the result object.
+"""Fitting: validate -> start -> iterate -> estimate nuisance (by the noise family) -> result.
 
 Orientation: ``X`` is samples x features (n x m); ``X ~ W @ H`` with ``W``
 (n x k, exposures/weights) and ``H`` (k x m, signatures/topics as rows). Convex
@@ -9,94 +9,16 @@ from __future__ import annotations
 import numbers
 import time
 import warnings
-from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
 from . import _validation as V
 from ._kernels import STRUCTURES
 from .discrete import loglik_discrete
-from .noise import NegativeBinomial, NoiseModel, Poisson, Tweedie, make_noise
+from .noise import NoiseModel, Poisson, Tweedie, make_noise, nuisance_estimator
+from .result import FitResult
 
 __all__ = ["fit", "fit_many", "FitResult"]
-
-
-@dataclass
-class FitResult:
-    """Everything a fit produced. ``H`` rows sum to 1 (``W`` rescaled; fit unchanged).
-
-    ``n_params`` counts free parameters: ``k(n+m) - k`` for traditional NMF and
-    ``2kn - k`` for convex NMF / the autoencoder (the ``-k`` removes the scale
-    freedom fixed by normalising the rows of H), plus the estimated nuisance
-    parameters (Gaussian/Gamma/Tweedie dispersion 1, Tweedie power 1 when chosen
-    by profile likelihood, NB alpha 1 shared or n per sample).
-    """
-
-    W: np.ndarray
-    H: np.ndarray
-    G: np.ndarray | None
-    structure: str
-    noise: NoiseModel
-    rank: int
-    loglik: float
-    divergence: float
-    n_params: int
-    n_iter: int
-    converged: bool
-    trace: list
-    seed: Any
-    time_s: float
-    n_samples: int
-    n_features: int
-    restarts: list = field(default_factory=list)
-    nuisance_path: list = field(default_factory=list)
-    solver: str = "mm"
-    #: precision of the iterations ("float64" or "float32"; results are float64 either way)
-    dtype: str = "float64"
-    #: log-likelihood on the mass scale of count data (:mod:`nmfcore.discrete`: the probability of the unit
-    #: interval around each count; equal to ``loglik`` for Poisson and NB), NaN unless X holds counts
-    loglik_discrete: float = float("nan")
-    #: wall seconds: ``total_s``; ``iterate_s`` inside the update loops (``iterations`` batch
-    #: iterations run, pre-runs and nuisance rounds included); the rest is set-up, nuisance
-    #: estimation and likelihood evaluation
-    timings: dict = field(default_factory=dict)
-
-    @property
-    def deviance(self) -> float:
-        return 2.0 * self.divergence
-
-    @property
-    def bic(self) -> float:
-        return -2.0 * self.loglik + self.n_params * np.log(self.n_samples * self.n_features)
-
-    @property
-    def bic_discrete(self) -> float:
-        """BIC from :attr:`loglik_discrete`: comparable across noise families on count data."""
-        return -2.0 * self.loglik_discrete + self.n_params * np.log(self.n_samples * self.n_features)
-
-    @property
-    def aic(self) -> float:
-        return -2.0 * self.loglik + 2.0 * self.n_params
-
-    @property
-    def mean(self) -> np.ndarray:
-        return self.W @ self.H
-
-    def to_row(self) -> dict:
-        """One flat, self-describing dict (for result tables)."""
-        row = {
-            "structure": self.structure, "noise": self.noise.label, "rank": self.rank,
-            "solver": self.solver, "seed": self.seed, "n_samples": self.n_samples,
-            "n_features": self.n_features, "loglik": self.loglik, "divergence": self.divergence,
-            "deviance": self.deviance, "n_params": self.n_params, "bic": self.bic, "aic": self.aic,
-            "loglik_discrete": self.loglik_discrete, "bic_discrete": self.bic_discrete,
-            "n_iter": self.n_iter, "converged": self.converged, "time_s": self.time_s,
-            "iterate_s": self.timings.get("iterate_s", float("nan")),
-            "n_restarts": max(len(self.restarts), 1), "dtype": self.dtype,
-        }
-        row.update({f"noise_{k}": v for k, v in self.noise.params.items()})
-        return row
 
 
 # ---------------------------------------------------------------------------
@@ -535,59 +457,24 @@ def _rngs(random_state, count):
 
 
 def _estimate(Xs, structure, spec, rank, rngs, inits, opts, nb_rounds, nb_tol):
-    """Fit a group of equal-shaped matrices and estimate the nuisance parameters of the noise model.
+    """Fit a group of equal-shaped matrices and estimate the nuisance parameters of the noise model (by
+    the procedure of its family: :func:`nmfcore.noise.nuisance_estimator`).
 
     Returns per member ``(model, factors, n_iter, converged, trace, restarts, path, extra_params)``.
     Every candidate (Tweedie power, NB round) of a member starts from the same draws as its first fit.
     """
-    b = len(Xs)
     state0 = [rng.bit_generator.state for rng in rngs]
+    names = STRUCTURES[structure].factor_names
 
-    def run(model, members, **over):
+    def fit_fixed(model, members, warm=None):
+        members = list(members)
         for i in members:
             rngs[i].bit_generator.state = state0[i]
-        o = dict(opts, **over)
-        o.setdefault("inits", [inits[i] for i in members])
+        o = dict(opts, inits=[inits[i] for i in members])
+        if warm is not None:  # continue from given factors: one start, no pre-iterations
+            o.update(inits=[{k: v for k, v in w.items() if k in names} for w in warm], n_restarts=1, pre_iter=0)
         return _fit_fixed([Xs[i] for i in members], structure, model, rank, rngs=[rngs[i] for i in members], **o)
-
-    out = []
-    if isinstance(spec, dict) and spec["family"] == "tweedie":
-        best, paths = [None] * b, [[] for _ in range(b)]
-        for p in spec["powers"]:
-            for i, (f, it, conv, trace, restarts) in enumerate(run(Tweedie(power=p), range(b))):
-                mu = f["W"] @ f["H"]
-                model = Tweedie(power=p).with_nuisance(Xs[i], mu)
-                ll = model.loglik(Xs[i], mu)
-                paths[i].append({"power": p, "phi": model.phi, "loglik": ll,
-                                 "divergence": model.divergence(Xs[i], mu), "n_iter": it, "converged": conv})
-                if best[i] is None or ll > best[i][0]:
-                    best[i] = (ll, model, f, it, conv, trace, restarts)
-        return [(*best[i][1:], paths[i], 1) for i in range(b)]  # the power is one more parameter
-    if isinstance(spec, dict) and spec["family"] == "nb":
-        for i, (f, it, conv, trace, restarts) in enumerate(run(Poisson(), range(b))):
-            X = Xs[i]
-            mu = f["W"] @ f["H"]
-            model = NegativeBinomial(alpha=1.0, dispersion=spec["dispersion"]).with_nuisance(X, mu)
-            path = [{"round": 0, "fit": "poisson", **model.params, "loglik": model.loglik(X, mu)}]
-            total_it = it
-            for rnd in range(1, nb_rounds + 1):
-                warm = {k: v for k, v in f.items() if k in STRUCTURES[structure].factor_names}
-                f, it, conv, t2, _ = run(model, [i], inits=[warm], n_restarts=1, pre_iter=0)[0]
-                total_it += it
-                trace = trace + [(j + trace[-1][0], o) for j, o in t2[1:]]
-                mu = f["W"] @ f["H"]
-                new = model.with_nuisance(X, mu)
-                change = float(np.max(np.abs(np.log(np.asarray(new.alpha)) - np.log(np.asarray(model.alpha)))))
-                model = new
-                path.append({"round": rnd, "fit": "nb", **model.params, "loglik": model.loglik(X, mu),
-                             "n_iter": it, "alpha_change": change})
-                if change < nb_tol:
-                    break
-            out.append((model, f, total_it, conv, trace, restarts, path, 0))
-        return out
-    for i, (f, it, conv, trace, restarts) in enumerate(run(spec, range(b))):
-        out.append((spec.with_nuisance(Xs[i], f["W"] @ f["H"]), f, it, conv, trace, restarts, [], 0))
-    return out
+    return nuisance_estimator(spec).estimate(Xs, fit_fixed, rounds=nb_rounds, tol=nb_tol)
 
 
 def _result(X, structure, rank, fitted, seed, solver, dtype, timings, t0):

@@ -27,9 +27,13 @@ from typing import ClassVar
 import numpy as np
 from scipy import special
 
+from .dispersion_mle import _gamma_phi_mle, nb_alpha_mle
+from .tweedie_series import _tweedie_loglik_sum, tweedie_logpdf
+
 __all__ = [
     "NoiseModel", "Gaussian", "Poisson", "Gamma", "Tweedie", "NegativeBinomial",
-    "make_noise", "NOISE_NAMES", "ONES", "MEAN", "mm_exponent",
+    "make_noise", "NOISE_NAMES", "ONES", "MEAN", "mm_exponent", "nuisance_estimator", "TweedieProfile",
+    "NBAlternation",
 ]
 
 
@@ -114,6 +118,19 @@ class NoiseModel:
     def n_nuisance(self, n_samples: int) -> int:
         """Number of estimated nuisance parameters (for BIC/AIC)."""
         return 0
+
+    def estimate(self, Xs, fit_fixed, **settings) -> list:
+        """Fit every matrix of ``Xs`` and estimate the nuisance parameters: the interface :func:`nmfcore.fit`
+        calls (see :func:`nuisance_estimator`). Here: one fit with this model, then :meth:`with_nuisance`
+        (phi by ML for Gaussian/Gamma/Tweedie, alpha for an NB that estimates it) given the fitted mean.
+
+        ``fit_fixed(model, members, warm=None)`` fits ``model`` with its nuisance held fixed to the
+        matrices ``Xs[i]`` for ``i in members`` (from the factors ``warm``, one dict per member, if given)
+        and returns per member ``(factors, n_iter, converged, trace, restarts)``. Returns per member
+        ``(model, factors, n_iter, converged, trace, restarts, path, extra_params)``: ``path`` the
+        estimation's steps (for the result tables), ``extra_params`` parameters beyond ``n_nuisance``."""
+        return [(self.with_nuisance(Xs[i], f["W"] @ f["H"]), f, it, conv, trace, restarts, [], 0)
+                for i, (f, it, conv, trace, restarts) in enumerate(fit_fixed(self, range(len(Xs))))]
 
     @property
     def params(self) -> dict:
@@ -331,104 +348,6 @@ class Tweedie(NoiseModel):
         return replace(self, phi=float(np.exp(res.x)))
 
 
-def _gamma_phi_mle(X, mu, phi0):
-    """ML dispersion of the Gamma GLM given the mean: Newton on the shape."""
-    r = X / mu
-    s = float(np.mean(np.log(r) - r))  # sum(log r - r)/N ; score: log a - psi(a) + 1 + s = 0
-    a = 1.0 / phi0
-    for _ in range(100):
-        f = np.log(a) - special.digamma(a) + 1.0 + s
-        fp = 1.0 / a - special.polygamma(1, a)
-        step = f / fp
-        a_new = a - step
-        if a_new <= 0:
-            a_new = a / 2
-        if abs(a_new - a) < 1e-12 * a:
-            a = a_new
-            break
-        a = a_new
-    return float(1.0 / a)
-
-
-def tweedie_logpdf(y, mu, phi, p, *, tol_log=-37.0):
-    """Log density of the Tweedie distribution for ``1 < p < 2``.
-
-    Exact evaluation by the Dunn & Smyth (2005) series
-    ``W(y, phi, p) = sum_j W_j``; terms are summed over a window around the
-    largest term that is wide enough that omitted terms are below
-    ``exp(tol_log)`` relative to it. ``y == 0`` is the point mass
-    ``P(Y = 0) = exp(-mu^(2-p) / (phi (2-p)))``.
-    """
-    y, mu = np.broadcast_arrays(np.asarray(y, dtype=float), np.asarray(mu, dtype=float))
-    out = np.empty(y.shape, dtype=float)
-    zero = y == 0
-    out[zero] = -np.power(mu[zero], 2 - p) / (phi * (2 - p))
-    pos = ~zero
-    if np.any(pos):
-        yp, mp = y[pos], mu[pos]
-        theta_part = (yp * np.power(mp, 1 - p) / (1 - p) - np.power(mp, 2 - p) / (2 - p)) / phi
-        u, inv = np.unique(yp, return_inverse=True)
-        out[pos] = (_tweedie_logw(u, phi, p, tol_log) - np.log(u))[inv] + theta_part
-    return out
-
-
-def _tweedie_loglik_sum(X, p):
-    """``f(mu, phi) -> sum of the Tweedie log density`` (1 < p < 2) for fixed data.
-
-    The series term ``log W(y, phi, p) - log y`` depends on ``y`` only, not on ``mu``, and count
-    data repeat a few hundred distinct values many times: it is evaluated once per distinct
-    value and weighted by its count (np.unique once per data set), so a dispersion search costs
-    the series on the distinct values, not on every entry. The rest sums in closed form:
-    ``sum_pos(...) + (sum x mu^(1-p) / (1-p) - sum mu^(2-p) / (2-p)) / phi`` (zeros add only
-    the second sum, the point mass).
-    """
-    X = np.asarray(X, dtype=float)
-    u, cnt = np.unique(X[X > 0], return_counts=True)
-    sum_logu = float(cnt @ np.log(u)) if u.size else 0.0
-    a, b = 2.0 - p, 1.0 - p
-
-    def f(mu, phi, tol_log=-37.0):
-        mb = np.power(mu, b)
-        theta = float(np.vdot(X, mb)) / b - float(np.vdot(mu, mb)) / a  # mu^(2-p) = mu * mu^(1-p)
-        series = float(cnt @ _tweedie_logw(u, phi, p, tol_log)) if u.size else 0.0
-        return series - sum_logu + theta / phi
-    return f
-
-
-def _tweedie_logw(y, phi, p, tol_log):
-    """log of the Dunn-Smyth series W(y, phi, p) for ``1 < p < 2``, vectorised.
-
-    ``log W_j`` is smooth and concave in ``j`` with its peak near
-    ``jmax = y^(2-p) / (phi (2-p))`` and a spread ``sd ~ sqrt(jmax / (1 - alpha))``.
-    Terms are summed over ``jmax +- (sqrt(-2 tol_log) sd + 10)``. Where ``sd`` is
-    large the sum runs over every ``step``-th term (``step ~ sd / 4``) times
-    ``step``: for a smooth bump the trapezoidal sum and the integer sum both
-    equal the integral up to ``exp(-2 pi^2 (sd/step)^2)`` (< 1e-130 relative),
-    so the cost per entry stays bounded for any ``y`` and ``phi``.
-    """
-    alpha = (2 - p) / (1 - p)  # negative
-    logz = (-alpha * np.log(y) + alpha * np.log(p - 1) - (1 - alpha) * np.log(phi)
-            - np.log(2 - p))
-    jmax = np.maximum(np.power(y, 2 - p) / (phi * (2 - p)), 1.0)
-    sd = np.sqrt(jmax / (1 - alpha))
-    step = np.maximum(np.floor(sd / 4.0), 1.0)
-    half = np.ceil((np.sqrt(-2 * tol_log) * sd + 10) / step).astype(np.int64)  # in steps
-    result = np.empty_like(y)
-    # process entries in buckets of similar window width (vectorised per bucket)
-    bucket = np.ceil(np.log2(half)).astype(np.int64)
-    for b in np.unique(bucket):
-        idx = np.nonzero(bucket == b)[0]
-        width = int(2 ** b)
-        offs = np.arange(-width, width + 1)
-        j = np.floor(jmax[idx])[:, None] + step[idx, None] * offs[None, :]
-        valid = j >= 1
-        j = np.where(valid, j, 1.0)
-        logw = (j * logz[idx, None] - special.gammaln(1 + j) - special.gammaln(-alpha * j))
-        logw = np.where(valid, logw, -np.inf)
-        result[idx] = special.logsumexp(logw, axis=1) + np.log(step[idx])
-    return result
-
-
 def Gaussian(phi: float = 1.0, estimate_phi: bool = True) -> Tweedie:
     """Gaussian noise (Tweedie ``p = 0``), variance ``phi``."""
     return Tweedie(power=0.0, phi=phi, estimate_phi=estimate_phi)
@@ -555,139 +474,68 @@ class NegativeBinomial(NoiseModel):
         return replace(self, alpha=alpha)
 
 
-def nb_alpha_mle(X, mu, *, per_sample: bool = False, start=None, max_iter: int = 100,
-                 tol: float = 1e-8, alpha_max: float = 1e8):
-    """Maximum-likelihood NB size ``alpha`` given the fitted mean ``mu``.
+@dataclass(frozen=True)
+class TweedieProfile:
+    """A Tweedie model whose power is chosen by profile likelihood: every power of ``powers`` is fitted
+    (phi by ML at each) and the one with the highest log-likelihood kept; the power counts as one more
+    parameter."""
 
-    Newton's method on ``log(alpha)`` with step halving, so every accepted step
-    increases the NB log-likelihood; one shared value or one per row. Each row (or
-    the shared value) stops when its Newton step, or its halved step, falls below
-    ``tol`` in ``log(alpha)``; only rows still moving are evaluated. Rows whose
-    likelihood keeps increasing towards the Poisson limit end at ``alpha_max``.
-    """
-    X = np.asarray(X, dtype=float)
-    mu = np.asarray(mu, dtype=float)
-    # groups sharing one alpha: the rows (per sample) or all entries (shared)
-    Xg, mg = (X, mu) if per_sample else (X.reshape(1, -1), mu.reshape(1, -1))
-    n = Xg.shape[0]
-    every = np.arange(n)
+    powers: tuple
 
-    def take(rows):
-        return (Xg, mg) if rows.size == n else (Xg[rows], mg[rows])
-
-    def ll(a, rows):
-        x, m = take(rows)
-        ac = a[:, None]
-        e = (special.gammaln(x + ac) - special.gammaln(ac) + ac * np.log(ac / (ac + m))
-             + special.xlogy(x, m / (ac + m)))
-        return e.sum(axis=1)
-
-    def derivs(a, rows):
-        x, m = take(rows)
-        ac = a[:, None]
-        g = (special.digamma(x + ac) - special.digamma(ac) + np.log(ac / (ac + m))
-             + 1 - (ac + x) / (ac + m))
-        h = (special.polygamma(1, x + ac) - special.polygamma(1, ac) + 1 / ac
-             - 2 / (ac + m) + (ac + x) / (ac + m) ** 2)
-        return g.sum(axis=1), h.sum(axis=1)
-
-    if start is not None and np.size(start) in (1, n):
-        a = np.broadcast_to(np.asarray(start, dtype=float).ravel(), (n,)).copy()
-    else:
-        # method-of-moments start: Var(x) - mu = mu^2 / alpha
-        excess = ((Xg - mg) ** 2 - mg).sum(axis=1)
-        a = np.where(excess > 0, (mg ** 2).sum(axis=1) / np.maximum(excess, _TINY), 1e3)
-    a = np.clip(a, 1e-6, alpha_max)
-    cur = ll(a, every)
-    active = np.ones(n, dtype=bool)
-    for _ in range(max_iter):
-        rows = np.nonzero(active)[0]
-        ar = a[rows]
-        g, h = derivs(ar, rows)
-        # Newton on t = log(alpha): dl/dt = a g, d2l/dt2 = a^2 h + a g
-        gt, ht = ar * g, ar * ar * h + ar * g
-        step = np.clip(np.where(ht < 0, -gt / ht, np.sign(gt) * 1.0), -5, 5)
-        new_a, new_val = ar.copy(), cur[rows]
-        t = np.ones_like(ar)
-        pending = np.abs(step) >= tol
-        for _half in range(30):
-            idx = np.nonzero(pending)[0]
-            if idx.size == 0:
-                break
-            trial = np.clip(ar[idx] * np.exp(t[idx] * step[idx]), 1e-8, alpha_max)
-            val = ll(trial, rows[idx])
-            ok = val >= new_val[idx]
-            new_a[idx[ok]], new_val[idx[ok]] = trial[ok], val[ok]
-            pending[idx[ok]] = False
-            t[idx[~ok]] /= 2
-            pending &= np.abs(t * step) >= tol  # no gain down to a step below tol: at the optimum
-        change = np.abs(np.log(new_a) - np.log(ar))
-        a[rows], cur[rows] = new_a, new_val
-        active[rows] = change >= tol
-        if not active.any():
-            break
-    return float(a[0]) if not per_sample else a
+    def estimate(self, Xs, fit_fixed, **settings) -> list:
+        best, paths = [None] * len(Xs), [[] for _ in Xs]
+        for p in self.powers:
+            for i, (f, it, conv, trace, restarts) in enumerate(fit_fixed(Tweedie(power=p), range(len(Xs)))):
+                mu = f["W"] @ f["H"]
+                model = Tweedie(power=p).with_nuisance(Xs[i], mu)
+                ll = model.loglik(Xs[i], mu)
+                paths[i].append({"power": p, "phi": model.phi, "loglik": ll,
+                                 "divergence": model.divergence(Xs[i], mu), "n_iter": it, "converged": conv})
+                if best[i] is None or ll > best[i][0]:
+                    best[i] = (ll, model, f, it, conv, trace, restarts)
+        return [(*best[i][1:], paths[i], 1) for i in range(len(Xs))]
 
 
-# ---------------------------------------------------------------------------
-NOISE_NAMES = ("gaussian", "poisson", "gamma", "tweedie", "nb")
+@dataclass(frozen=True)
+class NBAlternation:
+    """A negative binomial whose alpha is estimated: a Poisson fit, then rounds of (alpha by ML given the
+    mean, the NB fit from the previous factors) until alpha changes by less than ``tol`` (relative,
+    largest over samples) or after ``rounds`` rounds."""
+
+    dispersion: str = "shared"
+
+    def estimate(self, Xs, fit_fixed, *, rounds=5, tol=1e-3, **settings) -> list:
+        out = []
+        for i, (f, it, conv, trace, restarts) in enumerate(fit_fixed(Poisson(), range(len(Xs)))):
+            X, mu = Xs[i], f["W"] @ f["H"]
+            model = NegativeBinomial(alpha=1.0, dispersion=self.dispersion).with_nuisance(X, mu)
+            path = [{"round": 0, "fit": "poisson", **model.params, "loglik": model.loglik(X, mu)}]
+            total_it = it
+            for rnd in range(1, rounds + 1):
+                f, it, conv, t2, _ = fit_fixed(model, [i], warm=[f])[0]
+                total_it += it
+                trace = trace + [(j + trace[-1][0], o) for j, o in t2[1:]]
+                mu = f["W"] @ f["H"]
+                new = model.with_nuisance(X, mu)
+                change = float(np.max(np.abs(np.log(np.asarray(new.alpha)) - np.log(np.asarray(model.alpha)))))
+                model = new
+                path.append({"round": rnd, "fit": "nb", **model.params, "loglik": model.loglik(X, mu),
+                             "n_iter": it, "alpha_change": change})
+                if change < tol:
+                    break
+            out.append((model, f, total_it, conv, trace, restarts, path, 0))
+        return out
 
 
-def make_noise(spec, **kwargs) -> NoiseModel | dict:
-    """Build a noise model from a name or dict.
-
-    ``make_noise("poisson")``, ``make_noise("tweedie", power=1.5)``,
-    ``make_noise({"family": "nb", "dispersion": "sample"})``. A Tweedie without
-    ``power`` or an NB without ``alpha`` is returned as the *unfitted* spec
-    dict, which :func:`nmfcore.fit` resolves by profile likelihood / ML.
-    """
-    if isinstance(spec, NoiseModel):
-        if kwargs:
-            raise ValueError("keyword arguments are not allowed with a NoiseModel instance")
-        return spec
-    if isinstance(spec, dict):
-        spec = dict(spec)
-        family = spec.pop("family", spec.pop("name", None))
-        spec.update(kwargs)
-        kwargs = spec
-    else:
-        family = spec
-    if not isinstance(family, str):
-        raise ValueError(f"noise model must be one of {NOISE_NAMES} or a NoiseModel, got {family!r}")
-    family = family.lower()
-    aliases = {"normal": "gaussian", "frobenius": "gaussian", "kl": "poisson",
-               "negative_binomial": "nb", "negbin": "nb", "nb_shared": "nb", "nb_sample": "nb"}
-    if family in ("nb_sample",):
-        kwargs.setdefault("dispersion", "sample")
-    family = aliases.get(family, family)
-    allowed = {"gaussian": {"phi"}, "poisson": set(), "gamma": {"phi"},
-               "tweedie": {"power", "phi", "powers"}, "nb": {"alpha", "dispersion"}}
-    if family not in allowed:
-        raise ValueError(f"unknown noise model {family!r}; choose one of {', '.join(NOISE_NAMES)}")
-    unknown = set(kwargs) - allowed[family]
-    if unknown:
-        raise ValueError(f"unknown parameter(s) {sorted(unknown)} for noise model {family!r}; "
-                         f"allowed: {sorted(allowed[family]) or 'none'}")
-    if family == "gaussian":
-        return Gaussian(phi=kwargs.get("phi", 1.0), estimate_phi="phi" not in kwargs)
-    if family == "poisson":
-        return Poisson()
-    if family == "gamma":
-        return Gamma(phi=kwargs.get("phi", 1.0), estimate_phi="phi" not in kwargs)
-    if family == "tweedie":
-        if kwargs.get("power") is None:
-            powers = tuple(float(p) for p in kwargs.get("powers", DEFAULT_TWEEDIE_POWERS))
-            for p in powers:  # validate the grid before any work
-                Tweedie(power=p)
-            return {"family": "tweedie", "powers": powers}
-        return Tweedie(power=float(kwargs["power"]), phi=kwargs.get("phi", 1.0),
-                       estimate_phi="phi" not in kwargs)
-    # nb
-    dispersion = kwargs.get("dispersion", "shared")
-    if kwargs.get("alpha") is None:
-        NegativeBinomial(alpha=1.0, dispersion=dispersion)  # validates dispersion
-        return {"family": "nb", "dispersion": dispersion}
-    return NegativeBinomial(alpha=kwargs["alpha"], dispersion=dispersion, estimate_alpha=False)
+def nuisance_estimator(spec):
+    """What estimates a noise spec's nuisance parameters, with the one method ``estimate(Xs, fit_fixed,
+    **settings)`` (:meth:`NoiseModel.estimate`): the model itself, or for the unfitted specs of
+    :func:`make_noise` the Tweedie power profile and the NB alternation."""
+    if isinstance(spec, dict) and spec["family"] == "tweedie":
+        return TweedieProfile(tuple(spec["powers"]))
+    if isinstance(spec, dict) and spec["family"] == "nb":
+        return NBAlternation(spec["dispersion"])
+    return spec
 
 
-DEFAULT_TWEEDIE_POWERS = (1.1, 1.3, 1.5, 1.7, 1.9)
+from .noise_specs import DEFAULT_TWEEDIE_POWERS, NOISE_NAMES, make_noise  # noqa: E402,F401  (re-exported)

@@ -174,7 +174,7 @@ def test_tweedie_phi_is_ml():
 def test_tweedie_loglik_per_distinct_value_equals_per_entry_series(p, data):
     """The likelihood sums the series once per distinct data value; it must equal the Dunn-Smyth
     series evaluated entry by entry (repeated counts and all-distinct continuous values)."""
-    from nmfcore.noise import _tweedie_logw
+    from nmfcore.tweedie_series import _tweedie_logw
     rng = np.random.default_rng(8)
     mu = rng.gamma(2.0, 3.0, size=(25, 40))
     X = rng.poisson(mu).astype(float) if data == "counts" else nc.Tweedie(power=p, phi=1.3).sample(mu, rng)
