@@ -134,3 +134,34 @@ def test_convex_gaussian_mm_reaches_ding_optimum():
         assert ours.divergence <= ding_loss
         assert ours.divergence == pytest.approx(ding_loss, rel=1e-3)
         np.testing.assert_allclose(ours.W @ ours.H, ding_mean, rtol=0, atol=5e-3 * ding_mean.max())
+
+
+def test_published_prostate_test_errors_are_a_split_composition_effect():
+    """Our prostate held-out means are ~2x the published ones while the medians agree. Cause, shown on our
+    committed fits (docs/paper2/scores.tsv): one patient (112,196 SBS, 37x the median) decides a split's
+    test MSE -- every split whose test set holds it has a higher test MSE than every split without it -- so
+    the mean over 30 splits is set by how many test sets hold that patient. The published means correspond
+    to about 3 such splits of 30, ours to 8; under random 80/20 splits that count is Binomial(30, 0.2), and
+    both lie inside its central 95 % range (the authors' splits were not seeded)."""
+    from pathlib import Path
+
+    import pandas as pd
+    from scipy import stats
+
+    import nmfcore.datasets as ds
+    root = Path(__file__).resolve().parents[1]
+    X = ds.read_catalogue(root / "workflow/resources/data/mutational/GEL_Prostate_SBS96.tsv")
+    scores = pd.read_csv(root / "docs/paper2/scores.tsv", sep="\t")
+    n = X.shape[0]
+    n_train = int(np.floor(0.8 * n + 1e-9))
+    hyper = X.sum(axis=1).idxmax()
+    assert X.sum(axis=1)[hyper] > 30 * X.sum(axis=1).median()
+    holds = {f"cv{i}": hyper in X.index[np.random.default_rng(i).permutation(n)[n_train:]] for i in range(30)}
+    lo, hi = stats.binom.ppf([0.025, 0.975], 30, 0.2)
+    assert lo <= sum(holds.values()) <= hi
+    for method, published in (("nmf", 2.8e3), ("autoencoder", 3.2e3), ("convex", 3.1e3)):
+        v = scores[(scores["dataset"] == "gel_prostate") & (scores["structure"] == method)].set_index("split")["test_mse"]
+        with_, without = v[[s for s in v.index if holds[s]]], v[[s for s in v.index if not holds[s]]]
+        assert with_.min() > without.max(), method
+        implied = 30 * (published - without.mean()) / (with_.mean() - without.mean())
+        assert lo <= implied <= hi, (method, implied)
