@@ -22,11 +22,13 @@ from .noise import MEAN, ONES
 
 #: floor for factor entries (keeps every multiplicative update able to grow)
 FLOOR = 1e-16
-#: a single restart's ``A.T @ g`` (n x m x k multiply-adds) is computed as written up to this size and as
-#: ``(g.T @ A).T`` beyond it (OpenBLAS, 2 cores: 21x96 k=3 1.6 vs 2.7 us, 311x96 k=5 14.7 vs 15.9 us,
-#: 96x500 k=5 float32 11.8 vs 14.7 us, float64 22.9 vs 21.2 us; 600x500 k=20 228 vs 148 us,
-#: 1000x2000 k=20 1.6 vs 1.1 ms)
-_SMALL_PRODUCT = 1 << 18
+#: ``A.T @ g`` (n x m x k multiply-adds) is computed as written up to this size and as ``(g.T @ A).T``
+#: beyond it. Which wins depends on the machine's BLAS: on the 2026-11-23 machine the transposed form did at
+#: 600x500 k=20 (228 vs 148 us) and 1000x2000 k=20 (1.6 vs 1.1 ms); on the 2026-11-28 one the form as
+#: written does (247 vs 358 us, 1.66 vs 2.51 ms; a Gaussian iteration at 1000x2000 3.6 vs 4.9 ms). As
+#: written is how scikit-learn and the NumPy floor compute it, so it is the default everywhere (the switch
+#: stays for machines where the other form wins; both give the same fit: tests/test_fit.py).
+_SMALL_PRODUCT = 1 << 62
 
 
 def _t(a):
