@@ -18,8 +18,19 @@ def check_matrix(X, *, name="X", allow_zero_rows=False, allow_zero_cols=False, a
     Rejects non-numeric, non-2-D, empty, NaN/inf and negative input, and (unless
     allowed) all-zero rows or columns, with a message that says how to fix it.
     """
-    if hasattr(X, "to_numpy"):  # pandas
-        X = X.to_numpy()
+    if hasattr(X, "tocsr") and hasattr(X, "toarray"):  # scipy.sparse: the same counts, densified
+        X = X.toarray()
+    if isinstance(X, np.ma.MaskedArray):
+        if np.ma.count_masked(X):
+            raise ValueError(f"{name} is a masked array with {int(np.ma.count_masked(X))} masked value(s); the fit has "
+                             "no missing-data mode, and dropping the mask would fit the hidden values as data: "
+                             "remove those samples/features or impute the values first")
+        X = X.filled()
+    if hasattr(X, "to_numpy"):  # pandas; nullable dtypes' NA become NaN (refused below, with their position)
+        try:
+            X = X.to_numpy(dtype=float, na_value=np.nan)
+        except (TypeError, ValueError):
+            X = X.to_numpy()
     try:
         arr = np.asarray(X)
     except Exception as exc:  # ragged nested lists etc.
@@ -36,6 +47,9 @@ def check_matrix(X, *, name="X", allow_zero_rows=False, allow_zero_cols=False, a
         raise ValueError(f"{name} is empty (shape {arr.shape}); it needs at least 2 samples and 2 features")
     if min(arr.shape) < 2 and not allow_small:
         raise ValueError(f"{name} of shape {arr.shape} is too small: NMF needs at least 2 samples and 2 features")
+    if arr.dtype == bool:
+        import warnings
+        warnings.warn(f"{name} is boolean: fitted as 0/1 counts (presence/absence)", UserWarning, stacklevel=3)
     arr = np.ascontiguousarray(arr, dtype=np.float64)
     bad = ~np.isfinite(arr)
     if bad.any():

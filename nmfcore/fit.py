@@ -15,7 +15,7 @@ import numpy as np
 from . import _validation as V
 from ._kernels import STRUCTURES
 from .discrete import loglik_discrete
-from .noise import NoiseModel, Poisson, Tweedie, make_noise, nuisance_estimator
+from .noise import NegativeBinomial, NoiseModel, Poisson, Tweedie, make_noise, nuisance_estimator
 from .result import FitResult
 
 __all__ = ["fit", "fit_many", "FitResult"]
@@ -407,6 +407,9 @@ def _check_settings(structure, rank, kw):
     solver = opts["solver"] or ("adam" if structure == "autoencoder" else "mm")
     if solver not in ("mm", "adam"):
         raise ValueError(f"solver must be 'mm' or 'adam', got {solver!r}")
+    if structure == "autoencoder" and solver == "mm":  # would be a convex-NMF fit labelled autoencoder
+        raise ValueError("structure 'autoencoder' is trained by Adam (solver='adam'); for MM updates of the same "
+                         "model use structure='convex'")
     opts["solver"] = solver
     if opts["ae_constraint"] not in ("abs", "project"):
         raise ValueError(f"ae_constraint must be 'abs' or 'project', got {opts['ae_constraint']!r}")
@@ -436,6 +439,12 @@ def _check_data(X, rank, structure, spec, init, name="X"):
     probe.check_data(X)
     if isinstance(spec, dict) and spec["family"] == "tweedie":
         Tweedie(power=max(spec["powers"])).check_data(X)
+    mass = (isinstance(spec, dict) and spec["family"] == "nb") or isinstance(spec, NegativeBinomial) or (
+        isinstance(spec, Tweedie) and spec.power == 1)
+    if mass and not np.array_equal(X, np.round(X)):
+        warnings.warn(f"{name} has non-integer values: the fit (divergence minimisation) is valid, but a Poisson/NB "
+                      "log-likelihood and BIC are not probabilities of these data; compare models by divergence, "
+                      "or use a density family (gaussian, gamma, tweedie)", UserWarning, stacklevel=4)
     if init is not None:
         fn = STRUCTURES[structure].factor_names
         shapes = {"W": (n, rank), "H": (rank, m), "G": (rank, n)}
@@ -453,6 +462,10 @@ def _rngs(random_state, count):
     if isinstance(random_state, np.random.Generator):
         return [random_state] * count if count == 1 else [np.random.default_rng(random_state.bit_generator.random_raw())
                                                           for _ in range(count)], [None] * count
+    if random_state is not None and (isinstance(random_state, bool) or not isinstance(random_state, numbers.Integral)
+                                     or random_state < 0):
+        raise ValueError(f"random_state must be a non-negative whole number, a numpy Generator or None, got "
+                         f"{random_state!r}")
     return [np.random.default_rng(random_state) for _ in range(count)], [random_state] * count
 
 

@@ -1,6 +1,8 @@
 """Noise models by name or dict (configs, the command line): :func:`make_noise`."""
 from __future__ import annotations
 
+import numpy as np
+
 from .noise import Gamma, Gaussian, NegativeBinomial, NoiseModel, Poisson, Tweedie
 
 __all__ = ["make_noise", "NOISE_NAMES", "DEFAULT_TWEEDIE_POWERS"]
@@ -50,6 +52,9 @@ def make_noise(spec, **kwargs) -> NoiseModel | dict:
     if family == "gamma":
         return Gamma(phi=kwargs.get("phi", 1.0), estimate_phi="phi" not in kwargs)
     if family == "tweedie":
+        if kwargs.get("power") is not None and kwargs.get("powers") is not None:
+            raise ValueError("tweedie takes either power (fixed) or powers (a grid for the profile likelihood), "
+                             f"not both; got power={kwargs['power']!r} and powers={kwargs['powers']!r}")
         if kwargs.get("power") is None:
             powers = tuple(float(p) for p in kwargs.get("powers", DEFAULT_TWEEDIE_POWERS))
             for p in powers:  # validate the grid before any work
@@ -62,6 +67,10 @@ def make_noise(spec, **kwargs) -> NoiseModel | dict:
     if kwargs.get("alpha") is None:
         NegativeBinomial(alpha=1.0, dispersion=dispersion)  # validates dispersion
         return {"family": "nb", "dispersion": dispersion}
+    if dispersion == "sample" and np.ndim(kwargs["alpha"]) == 0:
+        raise ValueError(f"nb with dispersion 'sample' has one alpha per sample, but alpha={kwargs['alpha']!r} is one "
+                         "value: give an array with one alpha per sample, use dispersion 'shared' for one fixed "
+                         "alpha, or leave alpha out to estimate it")
     return NegativeBinomial(alpha=kwargs["alpha"], dispersion=dispersion, estimate_alpha=False)
 
 

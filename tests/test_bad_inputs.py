@@ -32,6 +32,7 @@ import pytest
 
 import nmfcore
 import nmfcore.datasets as ds
+from nmfcore.data import registry as reg
 from nmfcore.__main__ import main as cli_main
 
 REPO = Path(__file__).resolve().parents[1]
@@ -197,6 +198,24 @@ API_CASES = [
                  ValueError, r"init.*rank", r"\(10, 2\)", id="fit-init-rank-mismatch"),
     pytest.param(lambda: nmfcore.fit(X, 2, init={"W": -np.ones((10, 2)), "H": np.ones((2, 8))}, max_iter=5),
                  ValueError, r"init\['W'\].*negative", r"non-negative", id="fit-init-negative"),
+    # --- round 2: types that carry meaning, contradictory options (tests/test_bad_inputs.py catalogue)
+    pytest.param(lambda: nmfcore.fit(np.ma.masked_array(X, mask=X > 6), 2), ValueError,
+                 r"masked array with \d+ masked value", r"remove those samples/features or impute",
+                 id="fit-masked-array-with-masked-values"),
+    pytest.param(lambda: nmfcore.fit(pd.DataFrame(X).astype("Int64").mask(pd.DataFrame(X) > 6), 2), ValueError,
+                 r"contains \d+ NaN/inf value\(s\), first at row", r"remove or impute",
+                 id="fit-pandas-nullable-NA"),
+    pytest.param(lambda: nmfcore.fit(X, 2, structure="autoencoder", solver="mm"), ValueError,
+                 r"'autoencoder' is trained by Adam", r"use structure='convex'", id="fit-autoencoder-with-mm"),
+    pytest.param(lambda: nmfcore.make_noise("tweedie", power=1.5, powers=[1.2, 1.4]), ValueError,
+                 r"either power \(fixed\) or powers", r"not both", id="make_noise-tweedie-power-and-powers"),
+    pytest.param(lambda: nmfcore.fit(X, 2, noise={"family": "nb", "alpha": 5, "dispersion": "sample"}), ValueError,
+                 r"dispersion 'sample' has one alpha per sample, but alpha=5 is one value",
+                 r"use dispersion 'shared'", id="fit-nb-sample-with-one-fixed-alpha"),
+    pytest.param(lambda: nmfcore.fit(X, 2, random_state=1.5), ValueError,
+                 r"random_state must be a non-negative whole number", r"got 1.5", id="fit-random-state-float"),
+    pytest.param(lambda: nmfcore.fit(X, 2, random_state=-3), ValueError,
+                 r"random_state must be a non-negative whole number", r"got -3", id="fit-random-state-negative"),
 ]
 
 
@@ -670,7 +689,7 @@ def test_fetch_of_tampered_copy_leaves_nothing(tmp_path, monkeypatch, mode):
     tampered.write_bytes(bytes(data))
     good_sha = ds.sha256sum(BRCA21)
     spec = ds.DATASETS["brca21"]
-    source = ds._direct(tampered.as_uri(), good_sha, verified=True)
+    source = reg._direct(tampered.as_uri(), good_sha, verified=True)
     primary = dataclasses.replace(spec.primary, sources=(source, *spec.primary.sources))
     monkeypatch.setitem(ds.DATASETS, "brca21", dataclasses.replace(spec, files=(primary,)))
     dest = tmp_path / "raw"
@@ -862,3 +881,23 @@ def test_workflow_dry_run_rejects_bad_config(tmp_path, mutate, parts):
     assert res.returncode != 0, out[-3000:]
     assert re.search(msg(*parts), out), out[-3000:]
     assert not (tmp_path / "results").exists()
+
+
+def test_meaningful_types_fit_like_their_dense_float_counts():
+    """A sparse matrix, a masked array with nothing masked and a pandas frame of numeric strings are the same
+    counts: the same fit as the dense float array. A boolean matrix is fitted as 0/1 with a warning."""
+    import scipy.sparse as sp
+    ref = nmfcore.fit(X, 2, max_iter=50, random_state=0)
+    for same in (sp.csr_matrix(X), np.ma.masked_array(X), pd.DataFrame(X.astype(int).astype(str))):
+        res = nmfcore.fit(same, 2, max_iter=50, random_state=0)
+        np.testing.assert_array_equal(res.W, ref.W)
+    with pytest.warns(UserWarning, match="boolean: fitted as 0/1 counts"):
+        res = nmfcore.fit(X > 3, 2, max_iter=50, random_state=0)
+    assert np.isfinite(res.loglik)
+
+
+@pytest.mark.parametrize("noise", ["poisson", "nb", {"family": "nb", "dispersion": "sample"}])
+def test_count_families_on_non_integer_data_warn(noise):
+    with pytest.warns(UserWarning, match="non-integer values: the fit .* is valid, but a Poisson/NB log-likelihood"):
+        res = nmfcore.fit(X + 0.25, 2, noise=noise, max_iter=50, random_state=0)
+    assert np.isfinite(res.loglik)
