@@ -830,6 +830,18 @@ WORKFLOW_CASES = [
                  id="dataset-not-in-registry"),
     pytest.param(_experiment_on_unknown_dataset, [r"experiments.orphan: unknown data set 'nowhere'", r"known: \["],
                  id="experiment-on-unknown-dataset"),
+    pytest.param(lambda c: next(iter(c["experiments"].values())).__setitem__("ranks", [2, 3, 2]),
+                 [r"experiments.rank.ranks: \['2'\] listed more than once", r"list each value once"],
+                 id="duplicate-ranks"),
+    pytest.param(lambda c: next(iter(c["experiments"].values())).__setitem__("seeds", [1, 1]),
+                 [r"experiments.rank.seeds: \['1'\] listed more than once", r"list each value once"],
+                 id="duplicate-seeds"),
+    pytest.param(_add_noise("tw_both", {"family": "tweedie", "power": 1.5, "powers": [1.2, 1.4]}),
+                 [r"noise_models.tw_both: tweedie takes either power \(fixed\) or powers", r"not both"],
+                 id="tweedie-power-and-powers"),
+    pytest.param(_add_noise("nb_fixed_sample", {"family": "nb", "alpha": 5, "dispersion": "sample"}),
+                 [r"noise_models.nb_fixed_sample: nb with dispersion 'sample' has one alpha per sample",
+                  r"use dispersion 'shared'"], id="nb-sample-with-one-fixed-alpha"),
 ]
 
 

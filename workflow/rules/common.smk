@@ -254,6 +254,12 @@ def _check_noise_models():
             for p in [spec.get("power")] + list(spec.get("powers", [])):
                 if p is not None and 0 < p < 1:
                     _fail(f"noise_models.{key}: no Tweedie distribution has power {p} (use 0 or 1..2)")
+        from nmfcore import make_noise
+
+        try:  # the same rules as the API (e.g. power and powers together, one fixed alpha per sample)
+            make_noise(dict(spec))
+        except ValueError as exc:
+            _fail(f"noise_models.{key}: {exc}")
 
 
 _check_noise_models()
@@ -296,6 +302,11 @@ def _build_fits():
                 _fail(f"{where}: unknown noise model {n!r}; known: {sorted(config['noise_models'])}")
         if not exp.get("ranks") and not exp.get("rank_offsets"):
             _fail(f"{where}: give `ranks` and/or `rank_offsets`")
+        for key in ("datasets", "splits", "structures", "noise_models", "ranks", "rank_offsets", "seeds"):
+            values = list(exp.get(key) or [])
+            dup = sorted({str(v) for v in values if values.count(v) > 1})
+            if dup:
+                _fail(f"{where}.{key}: {dup} listed more than once; list each value once")
         for dataset, split, structure, noise, seed in itertools.product(
                 datasets, _split_names(exp.get("splits", ["all"])), exp["structures"], exp["noise_models"],
                 exp.get("seeds", [1])):
