@@ -124,9 +124,9 @@ def make_tables(root: Path, *, n_splits: int = 4, seed: int = 0) -> dict[str, Pa
 
     nb = []
     for ds, n in [("gel_ovary", 60), ("gel_prostate", 40)]:
-        for structure, noise in itertools.product(["nmf", "convex"], ["nb_shared", "nb_sample"]):
+        for structure, noise, rank in itertools.product(["nmf", "convex"], ["nb_shared", "nb_sample"], [2, 3, 4, 5]):
             for s in range(n if noise == "nb_sample" else 1):
-                nb.append(dict(dataset=ds, structure=structure, noise=noise, rank=3, seed=1,
+                nb.append(dict(dataset=ds, structure=structure, noise=noise, rank=rank, seed=1,
                                split="all", sample=f"S{s}" if noise == "nb_sample" else "(shared)",
                                alpha=float(rng.lognormal(np.log(25), 0.8)) if noise == "nb_sample" else 25.0))
     paths["nb_dispersion"] = tables / "nb_dispersion.tsv"
@@ -160,7 +160,7 @@ def _assert_written(*paths):
 SIMPLE = [  # (script, table keys)
     ("plot_rank_selection", ["scores"]),
     ("plot_tweedie_profile", ["tweedie_profile"]),
-    ("plot_nb_dispersion", ["nb_dispersion"]),
+    ("plot_nb_dispersion", ["nb_dispersion", "scores"]),
     ("plot_misspecification", ["scores"]),
     ("plot_text_recovery", ["scores", "timings"]),
     ("plot_overhead", ["overhead"]),
@@ -294,3 +294,16 @@ def test_explanation_conditions():
     assert "K = 3" in mod.explain(pd.Series(dict(base, rank=3)), cancers)
     assert "restarts" in mod.explain(pd.Series(dict(base, rel_diff=-0.3, n_restarts=4)), cancers)
     assert "max/median" in mod.explain(pd.Series(dict(base, metric="test_mse", tail_ratio=50)), cancers)
+
+
+def test_nb_dispersion_is_shown_at_the_bic_chosen_rank(tables):
+    """Not the largest rank: per data set x structure x NB model the rank its own BIC chooses (converged fits)."""
+    scores = pd.read_csv(tables["scores"], sep="\t")
+    chosen = _load("plot_nb_dispersion").chosen_fits(scores)
+    full = scores[(scores["split"] == "all") & scores["noise"].str.startswith("nb") & scores["true_rank"].isna()]
+    want = full.loc[full.groupby(["dataset", "structure", "noise"])["bic"].idxmin()]
+    got = chosen[chosen["dataset"].isin(want["dataset"])]
+    pd.testing.assert_frame_equal(got.sort_values(["dataset", "structure", "noise"]).reset_index(drop=True)[
+        ["dataset", "structure", "noise", "rank"]], want.sort_values(["dataset", "structure", "noise"]).reset_index(
+        drop=True)[["dataset", "structure", "noise", "rank"]])
+    assert (chosen["rank"] < 5).any()  # the synthetic BIC does not always pick the largest rank

@@ -56,6 +56,7 @@ rule plot_tweedie_profile:
 rule plot_nb_dispersion:
     input:
         dispersion=f"{TABLES}/nb_dispersion.tsv",
+        scores=f"{TABLES}/scores.tsv",
     output:
         png=report(figure_path("nb_dispersion"), caption="../report/nb_dispersion.rst",
                    category="Model choice", subcategory="Noise parameters"),

@@ -1,7 +1,8 @@
 """Figure: negative-binomial dispersion estimates, shared alpha vs the per-sample alphas.
 
 Per data set (x) and model structure (colour): the distribution of the per-sample estimates
-(box + points, log scale) and the single shared estimate (diamond). Larger alpha = closer to
+(box + points, log scale) and the single shared estimate (diamond), at the rank the NB model's BIC
+chooses (simulations: the true rank; named under the data set), best seed. Larger alpha = closer to
 Poisson (Var = mu + mu^2 / alpha).
 """
 
@@ -12,19 +13,37 @@ import seaborn as sns
 import _style as st
 
 
-def main(dispersion, out_png, out_pdf):
+KEY = ["dataset", "structure", "noise"]
+
+
+def chosen_fits(scores: pd.DataFrame) -> pd.DataFrame:
+    """Per data set x structure x NB model, the fit whose dispersion is shown: at the rank its own BIC chooses
+    among converged, non-degenerate full-data fits (simulations: the true rank), the best seed there."""
+    s = scores[(scores["split"] == "all") & scores["converged"].astype(str).str.lower().eq("true")]
+    if "degenerate" in s:
+        s = s[~s["degenerate"].astype(str).str.lower().eq("true")]
+    s = s[s["noise_family"].eq("nb")] if "noise_family" in s else s[s["noise"].str.startswith("nb")]
+    sim = s["true_rank"].notna() if "true_rank" in s else pd.Series(False, index=s.index)
+    truth = s[sim & (s["rank"] == s.get("true_rank"))]
+    real = s[~sim].dropna(subset=["bic"])
+    real = real.merge(real.loc[real.groupby(KEY)["bic"].idxmin(), KEY + ["rank"]], on=KEY + ["rank"])
+    both = pd.concat([truth, real], ignore_index=True)
+    return both.loc[both.groupby(KEY)["loglik"].idxmax(), KEY + ["rank", "seed"]]
+
+
+def main(dispersion, scores, out_png, out_pdf):
     st.setup()
     df = pd.read_csv(dispersion, sep="\t").dropna(subset=["alpha"])
     df = df[df["alpha"] > 0]
-    if df.empty:
-        st.placeholder(out_png, out_pdf, "No negative-binomial dispersion was estimated.")
-        return
-    # full-data fits; with several ranks/seeds keep the largest rank's first seed per (dataset, structure, noise)
-    if "split" in df and (df["split"] == "all").any():
+    if "split" in df:
         df = df[df["split"] == "all"]
-    keep = df.groupby(["dataset", "structure", "noise"])["rank"].transform("max") == df["rank"]
-    df = df[keep]
-    df = df[df["seed"] == df.groupby(["dataset", "structure", "noise"])["seed"].transform("min")]
+    df = df.merge(chosen_fits(pd.read_csv(scores, sep="\t")), on=KEY + ["rank", "seed"])
+    if df.empty:
+        st.placeholder(out_png, out_pdf, "No negative-binomial dispersion was estimated on the full data of a "
+                                         "converged fit.")
+        return
+    ranks = df.groupby("dataset")["rank"].agg(lambda r: "/".join(str(int(v)) for v in sorted(set(r))))
+    df = df.assign(dataset=df["dataset"].map(lambda d: f"{d} (K = {ranks[d]})"))
     is_shared = df["sample"].astype(str).isin(["(shared)", "shared", "all"])
     shared, per_sample = df[is_shared], df[~is_shared]
     datasets = sorted(df["dataset"].unique())
@@ -56,11 +75,14 @@ def main(dispersion, out_png, out_pdf):
     if ax.get_legend() is not None:
         ax.get_legend().remove()
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
-    plt.setp(ax.get_xticklabels(), rotation=20, ha="right")
+    if df["alpha"].max() > 1e7:  # nb_alpha_mle's upper bound: no overdispersion detected for those samples
+        ax.axhline(1e8, color="0.4", lw=0.8, ls=":")
+        ax.text(ax.get_xlim()[0], 1e8, " upper bound of α (≈ Poisson)", va="bottom", ha="left", fontsize=7, color="0.3")
+    plt.setp(ax.get_xticklabels(), rotation=30, ha="right")
     fig.tight_layout()
     st.save(fig, out_png, out_pdf)
 
 
 if "snakemake" in globals():
     st.log_to(snakemake.log[0])  # noqa: F821
-    main(snakemake.input.dispersion, snakemake.output.png, snakemake.output.pdf)  # noqa: F821
+    main(snakemake.input.dispersion, snakemake.input.scores, snakemake.output.png, snakemake.output.pdf)  # noqa: F821
