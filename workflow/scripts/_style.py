@@ -72,6 +72,16 @@ def noise_label(name: str) -> str:
     return NOISE_LABELS.get(str(name), NOISE_LABELS.get(noise_key(name), str(name)))
 
 
+def scenario_label(name: str) -> str:
+    """Display name of a simulation scenario: its generating family, and the scenario key where that differs
+    (``nb10`` -> ``NB (nb10)``, ``poisson`` -> ``Poisson``)."""
+    label = noise_label(name)
+    if label != str(name):
+        return label
+    family = family_of(name)
+    return f"{noise_label(family).split(' (')[0]} ({name})" if family != str(name).lower() else str(name)
+
+
 def structure_label(name: str) -> str:
     return STRUCTURE_LABELS.get(str(name), str(name))
 

@@ -48,7 +48,7 @@ def chosen_rank_table(df: pd.DataFrame) -> pd.DataFrame:
 
 def _heatmap_axes(ax, m, xlabels, ylabels):
     ax.set_xticklabels([st.noise_label(c) for c in m.columns] if xlabels else [], rotation=35, ha="right")
-    ax.set_yticklabels([st.noise_label(c) for c in m.index] if ylabels else [], rotation=0)
+    ax.set_yticklabels([st.scenario_label(c) for c in m.index] if ylabels else [], rotation=0)
     ax.set_xlabel("fitted noise model" if xlabels else "")
     ax.tick_params(length=0)
 
@@ -83,7 +83,8 @@ def main(scores, out_png, out_pdf):
             for c, fitted in enumerate(rec.columns):
                 if st.same_family(sim, fitted, families.get(fitted)):
                     ax.add_patch(plt.Rectangle((c, r), 1, 1, fill=False, ec="red", lw=1.5))
-        title = "Signature recovery at the true rank"
+        n_rep = int(df[df["structure"] == structure].groupby("sim_noise")["dataset"].nunique().max())
+        title = f"Signature recovery at the true rank\n(mean of {n_rep} replicate{'s' if n_rep > 1 else ''})"
         ax.set_title(title + (f"\n{st.structure_label(structure)}" if len(structures) > 1 else ""),
                      fontweight="bold")
         _heatmap_axes(ax, rec, last, True)
@@ -105,10 +106,11 @@ def main(scores, out_png, out_pdf):
                         cbar_kws={"label": "chosen − true rank", "shrink": 0.8})
             true = ranks["true_rank"].dropna().unique()
             ax2.set_title("Rank chosen by BIC" + (f" (true K = {int(true[0])})" if len(true) == 1 else "")
+                          + f"\n(mean of {n_rep} replicate{'s' if n_rep > 1 else ''})"
                           + (f"\n{st.structure_label(structure)}" if len(structures) > 1 else ""),
                           fontweight="bold")
-            _heatmap_axes(ax2, delta, last, False)
-            ax2.set_ylabel("")
+            _heatmap_axes(ax2, delta, last, True)  # row labels on both panels: each is read on its own
+            ax2.set_ylabel("generating noise")
     fig.tight_layout()
     st.save(fig, out_png, out_pdf)
 
