@@ -1,6 +1,7 @@
 """Figure: paper-2 replication, NMF vs AE-NMF vs convex NMF on 80/20 patient splits.
 
-Columns = data sets (cancer types). Rows: training MSE, test MSE (log y; boxes over splits, grey
+Columns = data sets (cancer types). Rows: training MSE, test MSE (log y; boxes over splits where there
+are at least MIN_BOX of them, else the points alone; grey
 lines join the fits of the same split, white diamond = our mean) and signature consistency
 (average cosine similarity over pairs of splits). The black cross is the mean published in
 paper 2 (workflow/resources/published.yaml: figure readings / recomputations, not our results).
@@ -13,18 +14,24 @@ import pandas as pd
 import _paper2 as p2
 import _style as st
 
+#: boxes are drawn over at least this many splits; fewer are shown as points only
+MIN_BOX = 10
 ROWS = [("train_mse", "training MSE"), ("test_mse", "test MSE (NNLS refit)"), ("acs", "consistency (ACS)")]
 
 
 def _box(ax, data: pd.DataFrame, col: str, structures: list, paired: bool, log: bool):
     pos = {s: i for i, s in enumerate(structures)}
     groups = [data.loc[data["structure"] == s, col].dropna().to_numpy() for s in structures]
-    bp = ax.boxplot(groups, positions=range(len(structures)), widths=0.55, patch_artist=True, showfliers=False,
-                    medianprops={"color": "black", "lw": 1}, whiskerprops={"lw": 0.8}, capprops={"lw": 0.8})
-    for patch, s in zip(bp["boxes"], structures):
-        patch.set_facecolor(st.STRUCTURE_COLOURS.get(s, "0.6"))
-        patch.set_alpha(0.55)
-        patch.set_linewidth(0.8)
+    if min((len(g) for g in groups), default=0) >= MIN_BOX:  # a box over a handful of points would be noise
+        bp = ax.boxplot(groups, positions=range(len(structures)), widths=0.55, patch_artist=True, showfliers=False,
+                        medianprops={"color": "black", "lw": 1}, whiskerprops={"lw": 0.8}, capprops={"lw": 0.8})
+        for patch, s in zip(bp["boxes"], structures):
+            patch.set_facecolor(st.STRUCTURE_COLOURS.get(s, "0.6"))
+            patch.set_alpha(0.55)
+            patch.set_linewidth(0.8)
+    else:  # few splits: every value as a coloured point (the grey lines still pair them)
+        for i, (s, g) in enumerate(zip(structures, groups)):
+            ax.scatter(np.full(len(g), i), g, s=18, color=st.STRUCTURE_COLOURS.get(s, "0.6"), zorder=5, lw=0)
     if paired:
         wide = data.pivot_table(index="split", columns="structure", values=col, aggfunc="first")
         wide = wide.reindex(columns=structures)
