@@ -16,6 +16,7 @@ import time
 import warnings
 
 from . import _validation as V
+from .discrete import is_count_data
 from .fit import fit
 from .io import check_output_dir, is_sbs96_labels, read_matrix, write_result
 from .noise import NOISE_NAMES
@@ -227,8 +228,6 @@ def _fit(args, X, argv) -> int:
 
 
 def _select(args, X, argv) -> int:
-    import numpy as np
-
     from . import select as S
 
     try:
@@ -259,7 +258,7 @@ def _select(args, X, argv) -> int:
             os.environ[v] = "1"
     else:
         _pin_threads(args.threads or _default_threads(), argv)
-    integer = bool(np.all(values == np.round(values)))
+    integer = is_count_data(values)  # X is already checked non-negative
     total = len(ranks) * len(noises) * len(structures) * args.seeds
     print(f"select: {X.shape[0]} samples x {X.shape[1]} features, {total} fits "
           f"({len(noises)} noise x {len(structures)} structure x {len(ranks)} ranks x {args.seeds} seeds), "

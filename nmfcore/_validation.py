@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 
@@ -48,7 +49,6 @@ def check_matrix(X, *, name="X", allow_zero_rows=False, allow_zero_cols=False, a
     if min(arr.shape) < 2 and not allow_small:
         raise ValueError(f"{name} of shape {arr.shape} is too small: NMF needs at least 2 samples and 2 features")
     if arr.dtype == bool:
-        import warnings
         warnings.warn(f"{name} is boolean: fitted as 0/1 counts (presence/absence)", UserWarning, stacklevel=3)
     arr = np.ascontiguousarray(arr, dtype=np.float64)
     bad = ~np.isfinite(arr)

@@ -48,7 +48,7 @@ def logprob_entries(model: NoiseModel, X, mu) -> np.ndarray:
     if p == 0:
         out = _gaussian(y, mu, np.sqrt(phi))
     elif p == 1:
-        return _poisson(y, mu, phi)
+        return _poisson(model, y, mu)
     elif p == 2:
         out = _gamma(y, mu, phi)
     else:
@@ -105,12 +105,12 @@ def _gamma(y, mu, phi):
     return _log_gamma_interval(shape, np.maximum(y - 0.5, 0.0) / scale, (y + 0.5) / scale, y / scale)
 
 
-def _poisson(y, mu, phi):
-    """Poisson (``phi = 1``): already a mass on the integers. An over-dispersed Poisson (``phi != 1``) lives
-    on the lattice ``phi N`` and gives most counts probability 0: NaN (not comparable)."""
-    if phi != 1.0:
+def _poisson(model, y, mu):
+    """Poisson (``phi = 1``): already a mass on the integers, its own log-likelihood. An over-dispersed Poisson
+    (``phi != 1``) lives on the lattice ``phi N`` and gives most counts probability 0: NaN (not comparable)."""
+    if model.phi != 1.0:
         return np.full(y.shape, np.nan)
-    return special.xlogy(y, mu) - mu - special.gammaln(y + 1)
+    return model.loglik_entries(y, mu)
 
 
 def _tweedie(y, mu, phi, p, sds=6.0):

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import _validation as V
 from ._kernels import STRUCTURES
-from .discrete import loglik_discrete
+from .discrete import is_count_data, loglik_discrete
 from .noise import NegativeBinomial, NoiseModel, Poisson, Tweedie, make_noise, nuisance_estimator
 from .result import FitResult
 
@@ -83,7 +83,8 @@ def _loss_fn(X, structure, noise, tol):
     hold (:meth:`Structure.gaussian_divergence`), so a check costs no pass over an n x m array (the
     paper-2 rule checks every iteration). The expansion's rounding error is about
     ``4 eps 0.5 ||X||^2``; where that exceeds 1 % of ``tol`` times the loss (a near-exact fit, or
-    ``tol = 0``: a trace as exact as the elementwise sum) the check sums the residuals instead. Otherwise the exact elementwise sum.
+    ``tol = 0``: a trace as exact as the elementwise sum) the check sums the residuals instead.
+    Otherwise the exact elementwise sum.
     """
     div = noise.divergence_fn(X)  # data-only terms computed once
     exact = lambda st, mu: div(structure.mean(X, st) if mu is None else mu)  # noqa: E731
@@ -441,7 +442,7 @@ def _check_data(X, rank, structure, spec, init, name="X"):
         Tweedie(power=max(spec["powers"])).check_data(X)
     mass = (isinstance(spec, dict) and spec["family"] == "nb") or isinstance(spec, NegativeBinomial) or (
         isinstance(spec, Tweedie) and spec.power == 1)
-    if mass and not np.array_equal(X, np.round(X)):
+    if mass and not is_count_data(X):
         warnings.warn(f"{name} has non-integer values: the fit (divergence minimisation) is valid, but a Poisson/NB "
                       "log-likelihood and BIC are not probabilities of these data; compare models by divergence, "
                       "or use a density family (gaussian, gamma, tweedie)", UserWarning, stacklevel=4)

@@ -7,6 +7,7 @@ everything that depends on the machine, the load or the scheduler lives in
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 #: identifies one fit (the fit_model wildcards); the join key of scores.tsv and timings.tsv
@@ -32,3 +33,20 @@ def join_timings(scores: pd.DataFrame, timings: pd.DataFrame, columns=("time_s",
     if right.duplicated(key).any():
         raise ValueError(f"timings table has more than one row per fit ({key})")
     return scores.merge(right, on=key, how="left", validate="many_to_one")
+
+
+def usable(scores: pd.DataFrame) -> pd.Series:
+    """Fits that may decide a conclusion: converged and not degenerate."""
+    ok = scores["converged"].astype(str).str.lower().eq("true")
+    if "degenerate" in scores:
+        ok &= ~scores["degenerate"].astype(str).str.lower().eq("true")
+    return ok
+
+
+def comparable(df: pd.DataFrame) -> pd.DataFrame:
+    """``_loglik``/``_bic``: the discretised log-likelihood and BIC where defined (count data: one scale for
+    every noise family, nmfcore.discrete), else the log-likelihood and BIC; ``_scale`` says which."""
+    disc = df["loglik_discrete"].notna() if "loglik_discrete" in df else pd.Series(False, index=df.index)
+    return df.assign(_loglik=df["loglik_discrete"].where(disc, df["loglik"]) if disc.any() else df["loglik"],
+                     _bic=df["bic_discrete"].where(disc, df["bic"]) if disc.any() else df["bic"],
+                     _scale=np.where(disc, "discretised", "density"))

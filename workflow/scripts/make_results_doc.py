@@ -19,7 +19,7 @@ import pandas as pd
 
 import _paper2 as p2
 import _style as st
-from _tables import join_timings
+from _tables import comparable, join_timings, usable
 
 THRESHOLD = 0.10
 
@@ -187,14 +187,6 @@ def paper2_section(cmp: pd.DataFrame, figures: dict[str, str]) -> list[str]:
 
 # ----------------------------------------------------------------------------- paper 1
 
-def usable(scores: pd.DataFrame) -> pd.Series:
-    """Fits that may decide a conclusion: converged and not degenerate."""
-    ok = scores["converged"].astype(str).str.lower().eq("true")
-    if "degenerate" in scores:
-        ok &= ~scores["degenerate"].astype(str).str.lower().eq("true")
-    return ok
-
-
 def convergence_section(scores: pd.DataFrame) -> list[str]:
     """How many fits stopped before their rule or sit at a degenerate optimum (which), and whether the best
     log-likelihood over seeds is non-decreasing in the rank (nested models cannot fit worse with more
@@ -228,15 +220,6 @@ def convergence_section(scores: pd.DataFrame) -> list[str]:
                 "decrease with the rank (to 1e-6 relative).", ""]
         out.append(md_table(pd.DataFrame(rows)))
     return out
-
-
-def comparable(df: pd.DataFrame) -> pd.DataFrame:
-    """``_loglik``/``_bic``: the discretised log-likelihood and BIC where defined (count data: one scale for
-    every noise family, nmfcore.discrete), else the log-likelihood and BIC; ``_scale`` says which."""
-    disc = df["loglik_discrete"].notna() if "loglik_discrete" in df else pd.Series(False, index=df.index)
-    return df.assign(_loglik=df["loglik_discrete"].where(disc, df["loglik"]) if disc.any() else df["loglik"],
-                     _bic=df["bic_discrete"].where(disc, df["bic"]) if disc.any() else df["bic"],
-                     _scale=np.where(disc, "discretised", "density"))
 
 
 def chosen_ranks(scores: pd.DataFrame) -> pd.DataFrame:

@@ -11,6 +11,7 @@ import pandas as pd
 import seaborn as sns
 
 import _style as st
+from _tables import usable
 
 
 KEY = ["dataset", "structure", "noise"]
@@ -19,9 +20,7 @@ KEY = ["dataset", "structure", "noise"]
 def chosen_fits(scores: pd.DataFrame) -> pd.DataFrame:
     """Per data set x structure x NB model, the fit whose dispersion is shown: at the rank its own BIC chooses
     among converged, non-degenerate full-data fits (simulations: the true rank), the best seed there."""
-    s = scores[(scores["split"] == "all") & scores["converged"].astype(str).str.lower().eq("true")]
-    if "degenerate" in s:
-        s = s[~s["degenerate"].astype(str).str.lower().eq("true")]
+    s = scores[usable(scores) & (scores["split"] == "all")]
     s = s[s["noise_family"].eq("nb")] if "noise_family" in s else s[s["noise"].str.startswith("nb")]
     sim = s["true_rank"].notna() if "true_rank" in s else pd.Series(False, index=s.index)
     truth = s[sim & (s["rank"] == s.get("true_rank"))]

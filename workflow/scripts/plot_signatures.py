@@ -19,6 +19,7 @@ from nmfcore.datasets import read_reference
 from nmfcore.metrics import match_components
 
 import _style as st
+from _tables import comparable
 
 CHANNELS = [f"{five}[{sub}]{three}" for sub in st.SUBSTITUTIONS for five in "ACGT" for three in "ACGT"]
 
@@ -34,7 +35,7 @@ def choose_fit(scores: pd.DataFrame, dataset: str, selection: dict | None) -> pd
                              "check the signature selection in the config against the fitted grid")
         return df.sort_values("loglik", ascending=False).iloc[0]
     # across noise families on one scale: the discretised BIC on count data (nmfcore.discrete), else the BIC
-    df = df.assign(_bic=df["bic_discrete"].fillna(df["bic"]) if "bic_discrete" in df else df["bic"])
+    df = comparable(df)
     if "converged" in df:
         df = df[df["converged"].astype(str).str.lower().isin(["true", "1"])]
     df = df.dropna(subset=["_bic"])
