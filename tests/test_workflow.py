@@ -56,6 +56,11 @@ def job_counts(output):
     return counts
 
 
+def fit_jobs(counts):
+    """{rule: count} of the fit rules (one rule per block of the fit grid, named fit_<block>)."""
+    return {rule: n for rule, n in counts.items() if rule.startswith("fit_")}
+
+
 def write_config(path, edit):
     cfg = yaml.safe_load(TEST_CONFIG.read_text())
     edit(cfg)
@@ -79,7 +84,7 @@ def test_lint(tmp_path):
 def test_dry_run(tmp_path, config):
     proc = snakemake(tmp_path, "-n", "--quiet", "rules", configfile=REPO / config)
     counts = job_counts(proc.stdout + proc.stderr)
-    assert counts.get("fit_model", 0) > 0 and counts.get("aggregate_scores") == 1
+    assert fit_jobs(counts) and counts.get("aggregate_scores") == 1
 
 
 def test_configfile_replaces_the_default_config(tmp_path):
@@ -103,10 +108,12 @@ def test_outputs(test_run):
     fit = workdir / "results" / "fits" / "brca21" / "cv0" / "convex" / "gaussian" / "k2" / "s1"
     for name in ("W.tsv", "H.tsv", "G.tsv", "trace.tsv", "summary.json", "score.tsv", "timing.tsv"):
         assert (fit / name).is_file(), name
-    # the cv splits of one data set x structure x noise x rank x seed are one fit_cv job (one benchmark)
-    cv = sorted((workdir / "results" / "benchmarks" / "fit_cv" / "brca21").iterdir())
-    assert [p.name for p in cv] == ["cv0-1"]
-    assert (cv[0] / "convex" / "gaussian" / "k2" / "s1.tsv").is_file()
+    # one fit job per data set x split block x structure x noise (fit_jobs.one_per's default): the cv splits
+    # of brca21 x convex x gaussian are one job with one benchmark and one log
+    jobs = sorted(p.name for p in (workdir / "results" / "benchmarks" / "fit").iterdir())
+    assert "brca21_cv0-1_convex_gaussian.tsv" in jobs and "brca21_all_nmf_tweedie.tsv" in jobs
+    assert len(jobs) == 8, jobs  # brca21 all x 2 noises, cv x 3 structures, the simulation x 2, the text set
+    assert (workdir / "results" / "logs" / "fit" / "brca21_cv0-1_convex_gaussian.log").is_file()
 
 
 def test_tables_are_sane(test_run):
@@ -155,17 +162,28 @@ def test_rerun_does_nothing(test_run):
     assert "Nothing to be done" in proc.stdout + proc.stderr
 
 
-def test_tables_are_deterministic(test_run, tmp_path):
-    """Re-running every fit and the aggregation gives byte-identical scores.tsv (every column) and
-    result tables; timings.tsv lists the same fits, with new times."""
-    workdir, _ = test_run
+def test_tables_are_deterministic_however_fits_are_grouped(test_run, tmp_path):
+    """Re-running every fit with one fit per job (instead of the blocks of the first run) gives byte-identical
+    scores.tsv (every column) and result tables; timings.tsv lists the same fits, with new times. (In a copy
+    of the run, so that the other tests keep theirs.)"""
+    import shutil
+
+    workdir = tmp_path / "copy"
+    shutil.copytree(test_run[0], workdir, symlinks=True)
     tables = workdir / "results" / "tables"
     deterministic = ("scores.tsv", "consistency.tsv", "tweedie_profile.tsv", "nb_dispersion.tsv")
     before = {n: (tables / n).read_bytes() for n in deterministic}
     timings_before = pd.read_csv(tables / "timings.tsv", sep="\t")
     fit_scores = sorted((workdir / "results" / "fits").rglob("score.tsv"))
     mtimes = {p: p.stat().st_mtime_ns for p in fit_scores}
-    snakemake(workdir, "--cores", "2", "--forcerun", "fit_model", "fit_cv0_1", "--until", "aggregate_scores")
+
+    def one_fit_per_job(cfg):
+        cfg["fit_jobs"] = {"one_per": ["dataset", "structure", "noise", "rank", "seed"]}
+        cfg["cv"]["splits_per_job"] = 1
+
+    single = write_config(tmp_path / "single.yaml", one_fit_per_job)
+    proc = snakemake(workdir, "--cores", "2", "--forceall", "--until", "aggregate_scores", configfile=single)
+    assert len(fit_jobs(job_counts(proc.stdout + proc.stderr))) == len(fit_scores)  # really one fit per job
     # the fits really ran again (otherwise byte identity would prove nothing)
     assert all(p.stat().st_mtime_ns != t for p, t in mtimes.items())
     for name, content in before.items():
@@ -184,7 +202,7 @@ def test_changing_a_noise_parameter_reruns_only_dependent_fits(test_run, tmp_pat
     changed = write_config(tmp_path / "changed.yaml", edit)
     proc = snakemake(workdir, "-n", configfile=changed)
     counts = job_counts(proc.stdout + proc.stderr)
-    assert counts.get("fit_model") == 1  # only brca21/all/nmf/tweedie/k2/s1
+    assert fit_jobs(counts) == {"fit_brca21_all_nmf_tweedie": 1}  # only the job holding brca21/all/nmf/tweedie/k2/s1
     assert "results/fits/brca21/all/nmf/tweedie/k2/s1" in proc.stdout + proc.stderr
     assert "simulate_data" not in counts and "prepare_dataset" not in counts
 

@@ -6,6 +6,7 @@
 
 import itertools
 import os
+import re
 import sys
 
 import numpy as np
@@ -50,8 +51,6 @@ BENCH = "results/benchmarks"
 # bundled raw data, found relative to the workflow (never the working directory)
 BUNDLED_DATA = os.path.join(workflow.basedir, "workflow", "resources", "data")
 FIT_PATTERN = "{dataset}/{split}/{structure}/{noise}/k{rank}/s{seed}"
-# a fit_cv job: a block of cv splits of one data set x structure x noise x rank x seed (logs, benchmarks)
-CV_PATTERN = "{dataset}/{block}/{structure}/{noise}/k{rank}/s{seed}"
 FIT_FILES = ("W.tsv", "H.tsv", "trace.tsv", "summary.json", "score.tsv", "timing.tsv")
 FIT_SETTING_KEYS = ("n_restarts", "pre_iter", "max_iter", "tol", "check_every", "nb_rounds", "lr",
                     "ae_init", "ae_constraint", "dtype")
@@ -265,11 +264,6 @@ def _check_noise_models():
 _check_noise_models()
 
 
-def get_noise_spec(wildcards):
-    """The nmfcore noise spec (plain dict) of the {noise} wildcard."""
-    return dict(config["noise_models"][wildcards.noise])
-
-
 # ----------------------------------------------------------------------------- fit grid
 
 
@@ -382,11 +376,9 @@ def get_cv_fit_paths(filename):
 
 
 def get_fit_benchmarks():
-    """The benchmark of the job that made each fit (a fit_cv job's file once per split it fitted)."""
-    block_of = {s: cv_block_label(b) for b in cv_blocks() for s in b}
-    return [f"{BENCH}/fit_model/{FIT_PATTERN.format(**row)}.tsv" if row["split"] == "all"
-            else f"{BENCH}/fit_cv/{CV_PATTERN.format(**row, block=block_of[row['split']])}.tsv"
-            for row in FITS_TABLE.to_dict("records")]
+    """The benchmark of the fit job that made each fit, in the fit table's order (one file per job, listed
+    once per fit it made)."""
+    return [f"{BENCH}/fit/{FIT_JOB_OF[key]}.tsv" for key in _fit_keys(FITS_TABLE)]
 
 
 def cv_split_names():
@@ -394,7 +386,7 @@ def cv_split_names():
 
 
 def cv_blocks():
-    """The cv splits in blocks of cv.splits_per_job (all in one block by default): one fit_cv job each."""
+    """The cv splits in blocks of cv.splits_per_job (all in one block by default)."""
     names = cv_split_names()
     size = config.get("cv", {}).get("splits_per_job") or len(names)
     return [names[i:i + size] for i in range(0, len(names), size)]
@@ -404,10 +396,67 @@ def cv_block_label(block):
     return block[0] if len(block) == 1 else f"{block[0]}-{block[-1][2:]}"
 
 
-def cv_outputs(block):
-    """Every fit file of every split of a block (the other wildcards kept)."""
-    return [f"{FITS}/{{dataset}}/{s}/{{structure}}/{{noise}}/k{{rank}}/s{{seed}}/{name}"
-            for s in block for name in FIT_FILES]
+# ----------------------------------------------------------------------------- fit jobs
+# A fit job fits every fit of one data set and one split block (`all`, or a block of cv.splits_per_job cv
+# splits) that shares the values of fit_jobs.one_per; it scores each fit and writes each its own folder.
+FIT_JOB_KEYS = ("dataset", "structure", "noise", "rank", "seed")
+
+
+def _fit_keys(table):
+    return [tuple(r) for r in table[["dataset", "split", "structure", "noise", "rank", "seed"]].itertuples(index=False)]
+
+
+def _plan_fit_jobs():
+    """{job label: fit-table rows}, in the fit table's order; the label names the data set, the split
+    block and the values of fit_jobs.one_per (e.g. brca21_all_nmf, gel_prostate_cv0-9_convex_gaussian)."""
+    one_per = list(config.get("fit_jobs", {}).get("one_per", ["dataset", "structure", "noise"]))
+    if "dataset" not in one_per:
+        _fail(f"fit_jobs.one_per: {one_per} must include 'dataset' (a job reads one data set)")
+    block_of = {"all": "all", **{s: cv_block_label(b) for b in cv_blocks() for s in b}}
+    jobs = {}
+    for row in FITS_TABLE.to_dict("records"):
+        parts = [str(row["dataset"]), block_of[row["split"]]]
+        parts += [f"k{row['rank']}" if k == "rank" else f"s{row['seed']}" if k == "seed" else str(row[k])
+                  for k in FIT_JOB_KEYS[1:] if k in one_per]
+        jobs.setdefault("_".join(parts), []).append(row)
+    return jobs
+
+
+FIT_JOBS = _plan_fit_jobs()
+FIT_JOB_MINUTES = config.get("fit_jobs", {}).get("minutes_per_fit", 2)
+FIT_JOB_MEM_MB = config.get("fit_jobs", {}).get("mem_mb", 2000)
+FIT_JOB_OF = {key: label for label, rows in FIT_JOBS.items() for key in _fit_keys(pd.DataFrame(rows))}
+
+
+def fit_job_rule_name(label, taken=set()):
+    """The name of the fit job's rule, fit_<label> (characters outside [A-Za-z0-9_] replaced), unique."""
+    name = f"fit_{re.sub(r'[^A-Za-z0-9_]', '_', label)}"
+    while name in taken:
+        name = f"{name}_"
+    taken.add(name)
+    return name
+
+
+def fit_job_members(rows):
+    """What the job's script needs per fit: its keys, settings, split protocol and output folder."""
+    return [{"experiment": r["experiment"], "split": r["split"], "structure": r["structure"], "noise": r["noise"], "rank": int(r["rank"]),
+             "seed": int(r["seed"]), "settings": dict(r["settings"]), "noise_spec": dict(config["noise_models"][r["noise"]]),
+             "split_settings": split_settings(r["split"]), "outdir": fit_dir(r)} for r in rows]
+
+
+def fit_job_outputs(rows):
+    return [f"{fit_dir(r)}/{name}" for r in rows for name in FIT_FILES]
+
+
+def fit_job_priority(rows):
+    """Larger jobs start first (longest-first packing of the cores): log2 of a cost estimate, rank x starts x
+    data size summed over the fits."""
+    info = DATASETS.loc[rows[0]["dataset"]]
+    n = info["n_samples"]
+    if pd.isna(n):  # text: the documents asked for (features are not known before preparation)
+        n = (config["datasets"].get(rows[0]["dataset"]) or {}).get("n_docs") or 1000
+    cost = sum(r["rank"] * r["settings"]["n_restarts"] for r in rows) * float(n)
+    return int(np.log2(max(cost, 1.0)))
 
 
 def get_data_benchmarks():
@@ -488,28 +537,6 @@ def get_fit_inputs(wildcards):
     return inputs
 
 
-def _fit_row(wildcards):
-    """The fit table's row of a fit (of the first cv split for a fit_cv job: the settings are shared)."""
-    split = getattr(wildcards, "split", None) or cv_split_names()[0]
-    key = (wildcards.dataset, split, wildcards.structure, wildcards.noise, int(wildcards.rank),
-           int(wildcards.seed))
-    match = FITS_TABLE[(FITS_TABLE["dataset"] == key[0]) & (FITS_TABLE["split"] == key[1])
-                       & (FITS_TABLE["structure"] == key[2]) & (FITS_TABLE["noise"] == key[3])
-                       & (FITS_TABLE["rank"] == key[4]) & (FITS_TABLE["seed"] == key[5])]
-    if match.empty:
-        raise ValueError(f"fit {'/'.join(map(str, key))} is not in any experiment of the config")
-    return match.iloc[0]
-
-
-def get_fit_settings(wildcards):
-    """Solver settings of one fit (fit < structures.<s> < experiments.<e>.fit)."""
-    return dict(_fit_row(wildcards)["settings"])
-
-
-def get_split(wildcards):
-    return split_settings(wildcards.split)
-
-
 def split_settings(split):
     """None for `all`; else {index, seed, test_fraction} of the cv split (split cv<i> uses seed i)."""
     if split == "all":
@@ -525,8 +552,7 @@ def get_dataset_info(wildcards):
                                 else f"simulated:{info['scenario']}")
     return {"data_kind": info["kind"], "source": source,
             "sim_noise": info["sim_noise"],
-            "true_rank": None if pd.isna(info["true_rank"]) else int(info["true_rank"]),
-            "experiment": _fit_row(wildcards)["experiment"]}
+            "true_rank": None if pd.isna(info["true_rank"]) else int(info["true_rank"])}
 
 
 def get_final_output():

@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-#: identifies one fit (the fit_model wildcards); the join key of scores.tsv and timings.tsv
+#: identifies one fit (its folder results/fits/<dataset>/<split>/<structure>/<noise>/k<rank>/s<seed>); the join key of scores.tsv and timings.tsv
 FIT_KEY = ["dataset", "split", "structure", "noise", "rank", "seed"]
-#: per-fit columns written by fit_model (timing.tsv): seconds inside nmfcore.fit and its update loops,
+#: per-fit columns written by the fit jobs (fit_model.py, timing.tsv): seconds inside nmfcore.fit and its update loops,
 #: the SLURM job that ran the fit ("" outside SLURM) and the host
 FIT_TIMING_COLUMNS = ["time_s", "iterate_s", "slurm_job_id", "host"]
 #: added by aggregate_scores from the job's Snakemake benchmark file (wall seconds, peak RSS in MB)

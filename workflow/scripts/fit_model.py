@@ -1,8 +1,9 @@
-"""Fit one model to one or more splits of a data set (data set x structure x noise x rank x seed), save and
-score every fit.
+"""Fit a block of the grid (one fit job, workflow/rules/fit.smk): every listed fit of one data set; save
+and score each.
 
-The rule fit_model fits the `all` split; fit_cv fits every cross-validation split of the data set in one
-job, as one batched computation (nmfcore.fit_many: the splits' training matrices share their shape).
+The data are read once. Fits that share structure, noise model, rank and settings and whose training
+matrices share their shape (the seeds of the `all` split; the cv splits of a block and their seeds) are
+one batched computation (nmfcore.fit_many), which gives each member the result of its separate fit.
 Each fit gets its own folder with the factors, trace and summary (nmfcore.io.write_result) and two
 one-row tables:
 
@@ -38,9 +39,10 @@ from nmfcore.io import read_matrix, write_result  # noqa: E402
 from _tables import FIT_KEY, FIT_TIMING_COLUMNS  # noqa: E402
 
 sm = snakemake  # noqa: F821
-wc, params, inputs = sm.wildcards, sm.params, sm.input
-settings, info = params.settings, params.info
+params, inputs = sm.params, sm.input
+info = params.info
 X = read_matrix(inputs.X)
+dataset = params.dataset
 
 
 def train_test(split):
@@ -62,13 +64,13 @@ def drop_empty(train):
     return train[~empty]
 
 
-def score(result, train, test, split_name, start_seed):
+def score(result, train, test, fit, start_seed):
     """One score row (parameters first, then the fit, then the metrics) and one timing row."""
-    row = {"dataset": wc.dataset, "data_kind": info["data_kind"], "source": info["source"],
-           "experiment": info["experiment"], "split": split_name, "structure": wc.structure, "noise": wc.noise,
-           "noise_family": params.noise["family"], "noise_fitted": result.noise.label, "rank": int(wc.rank),
-           "seed": int(wc.seed)}
-    row.update(settings)
+    row = {"dataset": dataset, "data_kind": info["data_kind"], "source": info["source"],
+           "experiment": fit["experiment"], "split": fit["split"], "structure": fit["structure"],
+           "noise": fit["noise"], "noise_family": fit["noise_spec"]["family"], "noise_fitted": result.noise.label,
+           "rank": fit["rank"], "seed": fit["seed"]}
+    row.update(fit["settings"])
     row["start_seed"] = start_seed
     fitted = result.to_row()
     for key in ("structure", "noise", "rank", "seed", "n_restarts"):
@@ -120,32 +122,47 @@ def score(result, train, test, split_name, start_seed):
     return row, timing
 
 
-# ---- every split of this job: train/test sets, then one batched fit over them
-splits = params.splits
-parts = [train_test(s) for s in splits]
-parts = [(drop_empty(train), test) for train, test in parts]
-names = ["all" if s is None else f"cv{s['index']}" for s in splits]
-starts = [int(wc.seed) if s is None else 1000 * int(wc.seed) + s["index"] for s in splits]
-# settings holds exactly the fit settings (common.smk FIT_DEFAULTS keys, schema-checked); lr and
-# ae_constraint only apply to the autoencoder (ae_init sets the starts of every structure)
-AE_ONLY = ("lr", "ae_constraint")
-fit_kwargs = {k: v for k, v in settings.items() if wc.structure == "autoencoder" or k not in AE_ONLY}
-results = nmfcore.fit_many([train.to_numpy(dtype=float) for train, _ in parts], int(wc.rank), noise=params.noise,
-                           structure=wc.structure, random_state=starts, **fit_kwargs)
-# output folders by split name (FIT_PATTERN: <dataset>/<split>/<structure>/<noise>/k<rank>/s<seed>/<file>)
-outdirs = {Path(p).parts[-6]: os.path.dirname(p) for p in sm.output if p.endswith("score.tsv")}
-for result, (train, test), name, start, split in zip(results, parts, names, starts, splits):
-    outdir = outdirs[name]
-    write_result(result, outdir, samples=train.index, features=train.columns,
-                 extra={"wildcards": {**dict(wc.items()), "split": name}, "noise_spec": params.noise,
-                        "settings": settings, "split": split, "start_seed": start,
-                        "test_samples": [] if test is None else list(test.index)})
-    row, timing = score(result, train, test, name, start)
-    pd.DataFrame([row]).to_csv(os.path.join(outdir, "score.tsv"), sep="\t", index=False, float_format="%.10g")
-    pd.DataFrame([timing], columns=FIT_KEY + FIT_TIMING_COLUMNS).to_csv(
-        os.path.join(outdir, "timing.tsv"), sep="\t", index=False, float_format="%.10g")
-    print(f"done: {name} {result.noise.label} loglik={result.loglik:.6g} converged={result.converged} "
-          f"n_iter={result.n_iter}", file=sys.stderr)
+def batches(fits):
+    """Fits run as one fit_many: same structure, noise, rank and settings, training matrices of one shape
+    (the `all` split, or cv splits), in the order listed."""
+    groups = {}
+    for fit in fits:
+        key = (fit["split"] == "all", fit["structure"], fit["noise"], fit["rank"], repr(sorted(fit["settings"].items())))
+        groups.setdefault(key, []).append(fit)
+    return list(groups.values())
+
+
+def run_batch(fits):
+    """Fit, write and score one batch; the start of split cv<i> is 1000 * seed + i, of `all` the seed."""
+    parts = [train_test(fit["split_settings"]) for fit in fits]
+    parts = [(drop_empty(train), test) for train, test in parts]
+    starts = [fit["seed"] if fit["split_settings"] is None else 1000 * fit["seed"] + fit["split_settings"]["index"]
+              for fit in fits]
+    first = fits[0]
+    # lr and ae_constraint only apply to the autoencoder (ae_init sets the starts of every structure)
+    AE_ONLY = ("lr", "ae_constraint")
+    fit_kwargs = {k: v for k, v in first["settings"].items() if first["structure"] == "autoencoder" or k not in AE_ONLY}
+    results = nmfcore.fit_many([train.to_numpy(dtype=float) for train, _ in parts], first["rank"],
+                               noise=first["noise_spec"], structure=first["structure"], random_state=starts,
+                               **fit_kwargs)
+    for result, (train, test), fit, start in zip(results, parts, fits, starts):
+        keys = {k: fit[k] for k in ("split", "structure", "noise", "rank", "seed")}
+        write_result(result, fit["outdir"], samples=train.index, features=train.columns,
+                     extra={"wildcards": {"dataset": dataset, **{k: str(v) for k, v in keys.items()}},
+                            "noise_spec": fit["noise_spec"], "settings": fit["settings"],
+                            "split": fit["split_settings"], "start_seed": start,
+                            "test_samples": [] if test is None else list(test.index)})
+        row, timing = score(result, train, test, fit, start)
+        pd.DataFrame([row]).to_csv(os.path.join(fit["outdir"], "score.tsv"), sep="\t", index=False,
+                                   float_format="%.10g")
+        pd.DataFrame([timing], columns=FIT_KEY + FIT_TIMING_COLUMNS).to_csv(
+            os.path.join(fit["outdir"], "timing.tsv"), sep="\t", index=False, float_format="%.10g")
+        print(f"done: {'/'.join(map(str, keys.values()))} {result.noise.label} loglik={result.loglik:.6g} "
+              f"converged={result.converged} n_iter={result.n_iter}", file=sys.stderr)
+
+
+for batch in batches(params.fits):
+    run_batch(batch)
 # Everything is written and the process exits next: freezing the heap spares the interpreter's collection at
 # exit from traversing every numpy/pandas/scipy module object (~0.1 s of each fit job).
 gc.freeze()
