@@ -43,6 +43,10 @@ params, inputs = sm.params, sm.input
 info = params.info
 X = read_matrix(inputs.X)
 dataset = params.dataset
+# what scoring compares every fit with, read once per job
+truth_H = pd.read_csv(inputs.truth_H, sep="\t", index_col=0) if "truth_H" in inputs.keys() else None
+reference = pd.read_csv(inputs.reference, sep="\t", index_col=0) if "reference" in inputs.keys() else None
+labels_all = (pd.read_csv(inputs.labels, sep="\t", index_col=0)["label"] if "labels" in inputs.keys() else None)
 
 
 def train_test(split):
@@ -99,19 +103,18 @@ def score(result, train, test, fit, start_seed):
     row["degenerate"] = bool(row["max_component_cosine"] > 0.999 or row["n_empty_components"] > 0)
     row.update(sim_noise=info["sim_noise"], true_rank=info["true_rank"], cos_truth=np.nan, cos_cosmic=np.nan,
                cosmic_matches="", n_classes=np.nan, ari=np.nan, accuracy=np.nan)
-    if "truth_H" in inputs.keys():
-        truth = pd.read_csv(inputs.truth_H, sep="\t", index_col=0)[H.columns]  # channels joined by label
+    if truth_H is not None:
+        truth = truth_H[H.columns]  # channels joined by label
         row["cos_truth"] = metrics.match_components(H.to_numpy(), truth.to_numpy())[0]
-    if "reference" in inputs.keys():
-        reference = pd.read_csv(inputs.reference, sep="\t", index_col=0)
+    if reference is not None:
         missing = sorted(set(H.columns) - set(reference.columns))
         if missing:
             raise ValueError(f"channels {missing[:5]} of {inputs.X} are not in the reference {inputs.reference}")
         cos, _, rows_ref, _ = metrics.match_components(H.to_numpy(), reference[H.columns].to_numpy())
         row["cos_cosmic"] = cos
         row["cosmic_matches"] = ";".join(reference.index[rows_ref])
-    if "labels" in inputs.keys():
-        labels = pd.read_csv(inputs.labels, sep="\t", index_col=0)["label"].reindex(train.index)
+    if labels_all is not None:
+        labels = labels_all.reindex(train.index)
         known = labels.notna().to_numpy()
         if known.any():
             predicted = np.argmax(result.W, axis=1)[known]
