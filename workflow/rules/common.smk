@@ -448,15 +448,26 @@ def fit_job_outputs(rows):
     return [f"{fit_dir(r)}/{name}" for r in rows for name in FIT_FILES]
 
 
+# data jobs (< 1 s each) first: they unlock the fit jobs, which then start largest first
+DATA_PRIORITY = 100
+
+
+def _fits_per_fit(noise_spec, settings):
+    """How many fits one fit costs: the Tweedie power profile fits once per power, NB alternates."""
+    if noise_spec["family"] == "tweedie" and "power" not in noise_spec:
+        return len(noise_spec.get("powers", [1.2, 1.4, 1.6, 1.8]))
+    if noise_spec["family"] == "nb" and "alpha" not in noise_spec:
+        return settings["nb_rounds"]
+    return 1
+
+
 def fit_job_priority(rows):
-    """Larger jobs start first (longest-first packing of the cores): log2 of a cost estimate, rank x starts x
-    data size summed over the fits."""
-    info = DATASETS.loc[rows[0]["dataset"]]
-    n = info["n_samples"]
-    if pd.isna(n):  # text: the documents asked for (features are not known before preparation)
-        n = (config["datasets"].get(rows[0]["dataset"]) or {}).get("n_docs") or 1000
-    cost = sum(r["rank"] * r["settings"]["n_restarts"] for r in rows) * float(n)
-    return int(np.log2(max(cost, 1.0)))
+    """Larger jobs start first (longest-first packing of the cores): 2 log2 of a cost estimate, rank x starts x
+    fits per fit summed over the job's fits (iterations to converge are not known in advance), below
+    DATA_PRIORITY."""
+    cost = sum(r["rank"] * r["settings"]["n_restarts"] * _fits_per_fit(config["noise_models"][r["noise"]], r["settings"])
+               for r in rows)
+    return min(int(2 * np.log2(max(cost, 1.0))), DATA_PRIORITY - 1)
 
 
 def get_data_benchmarks():

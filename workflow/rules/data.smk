@@ -13,6 +13,7 @@ rule fetch_dataset:
         bundled_dir=BUNDLED_DATA,
     wildcard_constraints:
         dataset=r"[a-z0-9_.]+",
+    priority: DATA_PRIORITY
     log:
         f"{LOGS}/fetch_dataset/{{dataset}}.log",
     benchmark:
@@ -37,6 +38,7 @@ rule prepare_dataset:
         path=get_dataset_path,
     wildcard_constraints:
         dataset="|".join(config["datasets"]) or "^$",
+    priority: DATA_PRIORITY
     log:
         f"{LOGS}/prepare_dataset/{{dataset}}.log",
     benchmark:
@@ -54,6 +56,7 @@ rule prepare_reference:
         f"{DATA}/reference/{{reference}}.tsv",
     wildcard_constraints:
         reference=r"[a-z0-9_.]+",
+    priority: DATA_PRIORITY
     log:
         f"{LOGS}/prepare_reference/{{reference}}.log",
     benchmark:

@@ -13,6 +13,7 @@ rule simulate_data:
         simulation=get_simulation,
     wildcard_constraints:
         scenario="|".join(config.get("simulations", {})) or "^$",
+    priority: DATA_PRIORITY
     log:
         f"{LOGS}/simulate_data/sim_{{scenario}}_r{{rep}}.log",
     benchmark:
