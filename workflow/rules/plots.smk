@@ -45,6 +45,8 @@ rule plot_tweedie_profile:
         png=report(figure_path("tweedie_profile"), caption="../report/tweedie_profile.rst",
                    category="Model choice", subcategory="Noise parameters"),
         pdf=figure_path("tweedie_profile", "pdf"),
+    params:
+        true_power=get_simulated_powers(),
     log:
         "results/logs/plots/tweedie_profile.log",
     conda:
@@ -88,6 +90,7 @@ rule plot_text_recovery:
     input:
         scores=f"{TABLES}/scores.tsv",
         timings=f"{TABLES}/timings.tsv",
+        labels=[f"{DATA}/{name}/labels.tsv" for name in DATASETS.index[DATASETS["kind"] == "text"]],
     output:
         png=report(figure_path("text_recovery"), caption="../report/text_recovery.rst",
                    category="Word counts", subcategory="Class recovery"),

@@ -46,6 +46,20 @@ def _fitted(kinds=None, split=None):
     return out
 
 
+def get_simulated_powers():
+    """{simulated data set: the variance power of the noise it was drawn from} where that noise is a Tweedie
+    family member (Gaussian 0, Poisson 1, Tweedie p, Gamma 2); negative binomial noise has none."""
+    powers = {"gaussian": 0.0, "poisson": 1.0, "gamma": 2.0}
+    out = {}
+    for name, info in DATASETS.iterrows():
+        if info["has_truth"]:
+            noise = config["simulations"][info["scenario"]]["noise"]
+            p = noise.get("power") if noise["family"] == "tweedie" else powers.get(noise["family"])
+            if p is not None:
+                out[name] = float(p)
+    return out
+
+
 def figure_path(name, ext="png"):
     return f"{FIGURES}/{name}.{ext}"
 

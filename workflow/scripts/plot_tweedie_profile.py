@@ -3,7 +3,8 @@
 One panel per data set; one curve per (structure, rank), drawn relative to its own maximum so
 that curves at different ranks share a scale (the profile's shape, not its level, locates p-hat).
 Full-data fits (``split == "all"``) are used when present; with several seeds the best
-log-likelihood per grid point is kept.
+log-likelihood per grid point is kept. On simulated data drawn from a Tweedie family member the true power
+is drawn as a dashed black line (or, outside the grid, named in the title: Poisson is p = 1).
 """
 
 import matplotlib.pyplot as plt
@@ -23,7 +24,22 @@ def profile_table(profile: pd.DataFrame) -> pd.DataFrame:
     return df.sort_values(keys)
 
 
-def main(profile, out_png, out_pdf):
+def mark_truth(ax, power, grid):
+    """The true power of a simulation: a dashed line inside the grid, a note with an arrow outside it."""
+    if power is None:
+        return ""
+    lo, hi = min(grid), max(grid)
+    if lo <= power <= hi:
+        ax.axvline(power, color="k", ls="--", lw=1.0, zorder=6)
+        return f"\ntrue p = {power:g}"
+    ax.annotate("", xy=(lo if power < lo else hi, 0.5), xycoords=("data", "axes fraction"),
+                xytext=(lo + 0.1 * (hi - lo) if power < lo else hi - 0.1 * (hi - lo), 0.5),
+                arrowprops={"arrowstyle": "->", "color": "k", "ls": "--"})
+    return f"\ntrue p = {power:g} ({'below' if power < lo else 'above'} the grid)"
+
+
+def main(profile, out_png, out_pdf, true_power=None):
+    true_power = true_power or {}
     st.setup()
     df = profile_table(pd.read_csv(profile, sep="\t"))
     if df.empty:
@@ -56,7 +72,8 @@ def main(profile, out_png, out_pdf):
             d = phat[phat["structure"] == structure]
             lo, hi = d["power"].min(), d["power"].max()
             parts.append(f"{st.structure_label(structure)} {lo:g}" + (f"–{hi:g}" if hi > lo else ""))
-        ax.set_title(f"{ds}\np̂: " + ", ".join(parts), fontweight="bold", fontsize=8)
+        truth = mark_truth(ax, true_power.get(ds), sorted(df["power"].unique()))
+        ax.set_title(f"{ds}\np̂: " + ", ".join(parts) + truth, fontweight="bold", fontsize=8)
         ax.set_xlabel("Tweedie power p")
         ax.xaxis.set_tick_params(labelbottom=True)
         ax.grid(lw=0.4, alpha=0.5)
@@ -68,6 +85,8 @@ def main(profile, out_png, out_pdf):
                for s in st.ordered(df["structure"].unique(), st.STRUCTURE_ORDER)]
     handles += [plt.Line2D([], [], color="0.3", ls=styles[i % len(styles)], label=f"K = {r}") for i, r in enumerate(ranks)]
     handles.append(plt.Line2D([], [], color="0.3", marker="v", ls="", label="p̂ (maximum)"))
+    if any(ds in true_power for ds in datasets):
+        handles.append(plt.Line2D([], [], color="k", ls="--", lw=1.0, label="true p (simulation)"))
     fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=min(len(handles), 6),
                frameon=False)
     fig.tight_layout()
@@ -76,4 +95,5 @@ def main(profile, out_png, out_pdf):
 
 if "snakemake" in globals():
     st.log_to(snakemake.log[0])  # noqa: F821
-    main(snakemake.input.profile, snakemake.output.png, snakemake.output.pdf)  # noqa: F821
+    main(snakemake.input.profile, snakemake.output.png, snakemake.output.pdf,  # noqa: F821
+         dict(snakemake.params.true_power))  # noqa: F821
