@@ -122,11 +122,12 @@ def _common(p):
     p.add_argument("--check-every", type=int, default=10, help="iterations between convergence checks")
     p.add_argument("--nb-rounds", type=int, default=5, help="NB with estimated alpha: alpha/factor alternations")
     p.add_argument("--nb-tol", type=float, default=1e-3, help="NB: stop the alternation when alpha changes less")
-    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (autoencoder)")
+    p.add_argument("--lr", type=float, default=None, help="Adam learning rate (autoencoder only; default 1e-3)")
     p.add_argument("--ae-init", default="scaled", choices=("scaled", "uniform"),
                    help="starts: U(0,1) scaled to the data mean, or raw U(0,1) (paper 2)")
-    p.add_argument("--ae-constraint", default="abs", choices=("abs", "project"),
-                   help="autoencoder non-negativity: |U| in the forward pass, or projection after each step")
+    p.add_argument("--ae-constraint", default=None, choices=("abs", "project"),
+                   help="autoencoder only: non-negativity by |U| in the forward pass (default), or projection after "
+                        "each step")
     p.add_argument("--dtype", default="float64", choices=("float64", "float32"),
                    help="precision of the iterations (float32: about 2x faster, tol >= 1e-6); results are float64")
     p.add_argument("--transpose", action="store_true", help="the file is features x samples")
@@ -136,10 +137,14 @@ def _common(p):
     p.add_argument("--out", required=True, help="output folder (created; an earlier result in it is replaced)")
 
 
-def _settings(args):
+def _settings(args, structure="autoencoder"):
+    """nmfcore.fit's settings from the options; the Adam ones (--lr, --ae-constraint) are passed as given for a
+    structure other than the autoencoder, where nmfcore.fit refuses them rather than ignore them."""
+    adam = structure == "autoencoder"
     return dict(n_restarts=args.restarts, pre_iter=args.pre_iter, max_iter=args.max_iter, tol=args.tol,
-                check_every=args.check_every, nb_rounds=args.nb_rounds, nb_tol=args.nb_tol, lr=args.lr,
-                ae_init=args.ae_init, ae_constraint=args.ae_constraint, dtype=args.dtype)
+                check_every=args.check_every, nb_rounds=args.nb_rounds, nb_tol=args.nb_tol,
+                lr=1e-3 if adam and args.lr is None else args.lr, ae_init=args.ae_init,
+                ae_constraint=args.ae_constraint, dtype=args.dtype)
 
 
 def _parser():
@@ -205,7 +210,7 @@ def _fit(args, X, argv) -> int:
                                                                      f"rank {args.rank}"):
             warnings.simplefilter("always", V.ConvergenceWarning)
             res = fit(X.to_numpy(), args.rank, noise=spec, structure=args.structure,
-                      random_state=args.seed, **_settings(args))
+                      random_state=args.seed, **_settings(args, args.structure))
     except (ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

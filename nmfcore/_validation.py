@@ -13,6 +13,21 @@ class ConvergenceWarning(UserWarning):
     """A fit stopped at ``max_iter`` before the relative-change tolerance was met."""
 
 
+def _check_frame(X, name):
+    """A pandas input: no date/time columns (a conversion would fit nanoseconds) and unique labels (the factors'
+    rows and columns are named by them)."""
+    dtypes = [X.dtype] if not hasattr(X, "dtypes") else list(X.dtypes)
+    timed = [str(d) for d in dtypes if getattr(d, "kind", "") in "mM"]
+    if timed:
+        raise ValueError(f"{name} has date/time values ({timed[0]}); they are not counts: pass numeric columns only")
+    for axis, what in (("index", "sample (row)"), ("columns", "feature (column)")):
+        labels = getattr(X, axis, None)
+        if labels is not None and labels.has_duplicates:
+            dup = list(dict.fromkeys(labels[labels.duplicated()]))[:5]
+            raise ValueError(f"{name} has duplicate {what} labels {dup}; every {what.split()[0]} needs its own label "
+                             "(merge or rename the duplicates)")
+
+
 def check_matrix(X, *, name="X", allow_zero_rows=False, allow_zero_cols=False, allow_small=False):
     """Return ``X`` as a C-contiguous float64 array or raise ``ValueError``.
 
@@ -27,6 +42,8 @@ def check_matrix(X, *, name="X", allow_zero_rows=False, allow_zero_cols=False, a
                              "no missing-data mode, and dropping the mask would fit the hidden values as data: "
                              "remove those samples/features or impute the values first")
         X = X.filled()
+    if hasattr(X, "to_numpy"):  # pandas: labels and column types carry meaning that a plain conversion drops
+        _check_frame(X, name)
     if hasattr(X, "to_numpy"):  # pandas; nullable dtypes' NA become NaN (refused below, with their position)
         try:
             X = X.to_numpy(dtype=float, na_value=np.nan)

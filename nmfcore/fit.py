@@ -385,6 +385,10 @@ _FIT_DOC = """
         Starts of every structure: ``uniform``: raw U(0, 1) entries as in the
         autoencoder paper; ``scaled``: U(0, 1) rescaled so the initial mean
         matches the data mean.
+    lr, ae_constraint : float, {"abs", "project"}, optional
+        Adam's learning rate (default 1e-4, paper 2's) and non-negativity constraint (default ``"abs"``);
+        only for the Adam solver (structure ``autoencoder``): given with MM updates they are an error,
+        never silently ignored.
     dtype : {"float64", "float32"}
         Precision of the iterations (float32 is about twice as fast). Consecutive
         float32 losses differ by 0 or by at least ~6e-8 relative, so with a
@@ -412,8 +416,20 @@ def _check_settings(structure, rank, kw):
         raise ValueError("structure 'autoencoder' is trained by Adam (solver='adam'); for MM updates of the same "
                          "model use structure='convex'")
     opts["solver"] = solver
+    if solver == "mm":  # Adam's options have no meaning for MM updates: say so rather than ignore them
+        given = [k for k in ("lr", "ae_constraint") if opts[k] is not None]
+        if given:
+            raise ValueError(f"{' and '.join(given)} only appl{'ies' if len(given) == 1 else 'y'} to Adam "
+                             f"(structure='autoencoder'); the MM updates of "
+                             f"structure={structure!r} take no step size or constraint: remove {given[0]}")
+    opts["lr"] = 1e-4 if opts["lr"] is None else opts["lr"]
+    opts["ae_constraint"] = opts["ae_constraint"] or "abs"
     if opts["ae_constraint"] not in ("abs", "project"):
         raise ValueError(f"ae_constraint must be 'abs' or 'project', got {opts['ae_constraint']!r}")
+    if opts["n_restarts"] > 1 and opts["pre_iter"] >= opts["max_iter"]:
+        raise ValueError(f"pre_iter={opts['pre_iter']} must be below max_iter={opts['max_iter']}: the restarts are "
+                         "pre-iterated before the best one continues to max_iter")
+
     if opts["ae_init"] not in ("scaled", "uniform"):
         raise ValueError(f"ae_init must be 'scaled' or 'uniform', got {opts['ae_init']!r}")
     if solver == "adam":
@@ -514,7 +530,7 @@ def _result(X, structure, rank, fitted, seed, solver, dtype, timings, t0):
 
 def fit_many(Xs, rank, *, noise="poisson", structure="nmf", n_restarts=1, max_iter=10_000, tol=1e-8,
              check_every=10, pre_iter=0, random_state=None, init=None, nb_rounds=5, nb_tol=1e-3,
-             lr=1e-4, ae_constraint="abs", ae_init="scaled", solver=None, dtype="float64"):
+             lr=None, ae_constraint=None, ae_init="scaled", solver=None, dtype="float64"):
     """Fit one model to many data matrices at once; one :class:`FitResult` per matrix, in order.
 
     Matrices of one shape (e.g. the training sets of cross-validation splits) are iterated as one
@@ -580,7 +596,7 @@ def fit_many(Xs, rank, *, noise="poisson", structure="nmf", n_restarts=1, max_it
 
 def fit(X, rank, *, noise="poisson", structure="nmf", n_restarts=1, max_iter=10_000, tol=1e-8,
         check_every=10, pre_iter=0, random_state=None, init=None, nb_rounds=5, nb_tol=1e-3,
-        lr=1e-4, ae_constraint="abs", ae_init="scaled", solver=None, dtype="float64"):
+        lr=None, ae_constraint=None, ae_init="scaled", solver=None, dtype="float64"):
     """Fit NMF, convex NMF or the non-negative linear autoencoder under a noise model.
     {params}
     Returns

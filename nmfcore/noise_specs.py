@@ -57,6 +57,12 @@ def make_noise(spec, **kwargs) -> NoiseModel | dict:
                              f"not both; got power={kwargs['power']!r} and powers={kwargs['powers']!r}")
         if kwargs.get("power") is None:
             powers = tuple(float(p) for p in kwargs.get("powers", DEFAULT_TWEEDIE_POWERS))
+            if not powers:
+                raise ValueError("tweedie powers is empty: list the powers to profile (e.g. [1.2, 1.4, 1.6, 1.8]) "
+                                 "or give one fixed power")
+            dup = sorted({p for p in powers if powers.count(p) > 1})
+            if dup:
+                raise ValueError(f"tweedie powers lists {dup} more than once; list each power once")
             for p in powers:  # validate the grid before any work
                 Tweedie(power=p)
             return {"family": "tweedie", "powers": powers}

@@ -58,7 +58,9 @@ def _fit_one(task):
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = fit(X, rank, noise=noise_spec(noise), structure=structure, random_state=seed, **settings)
+        # the Adam options (lr, ae_constraint) of a grid apply to its autoencoder fits only
+        own = {k: v for k, v in settings.items() if structure == "autoencoder" or k not in ("lr", "ae_constraint")}
+        res = fit(X, rank, noise=noise_spec(noise), structure=structure, random_state=seed, **own)
     row = {"noise": noise, "structure": structure, "rank": rank, "seed": seed, "noise_fitted": res.noise.label,
            "loglik": res.loglik, "bic": res.bic, "aic": res.aic, "n_params": res.n_params,
            "loglik_discrete": res.loglik_discrete, "bic_discrete": res.bic_discrete,

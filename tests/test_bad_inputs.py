@@ -216,6 +216,23 @@ API_CASES = [
                  r"random_state must be a non-negative whole number", r"got 1.5", id="fit-random-state-float"),
     pytest.param(lambda: nmfcore.fit(X, 2, random_state=-3), ValueError,
                  r"random_state must be a non-negative whole number", r"got -3", id="fit-random-state-negative"),
+    # --- round 3: options that MM would silently ignore, contradictory budgets, meaningful pandas types
+    pytest.param(lambda: nmfcore.fit(X, 2, lr=0.1), ValueError, r"lr only applies to Adam",
+                 r"structure='nmf' take no step size.*remove lr", id="fit-lr-with-nmf"),
+    pytest.param(lambda: nmfcore.fit(X, 2, structure="convex", ae_constraint="project"), ValueError,
+                 r"ae_constraint only applies to Adam", r"remove ae_constraint", id="fit-ae-constraint-with-convex"),
+    pytest.param(lambda: nmfcore.fit(X, 2, n_restarts=3, pre_iter=50, max_iter=50), ValueError,
+                 r"pre_iter=50 must be below max_iter=50", r"best one continues", id="fit-pre-iter-not-below-max-iter"),
+    pytest.param(lambda: nmfcore.fit(X, 2, noise={"family": "tweedie", "powers": []}), ValueError,
+                 r"tweedie powers is empty", r"give one fixed power", id="fit-tweedie-empty-grid"),
+    pytest.param(lambda: nmfcore.fit(X, 2, noise={"family": "tweedie", "powers": [1.2, 1.5, 1.2]}), ValueError,
+                 r"tweedie powers lists \[1.2\] more than once", r"list each power once", id="fit-tweedie-grid-duplicate"),
+    pytest.param(lambda: nmfcore.fit(pd.DataFrame(X).astype("datetime64[ns]"), 2), ValueError,
+                 r"X has date/time values \(datetime64\[ns\]\)", r"pass numeric columns only", id="fit-datetime-frame"),
+    pytest.param(lambda: nmfcore.fit(pd.DataFrame(X, columns=list("aabcdefg")), 2), ValueError,
+                 r"duplicate feature \(column\) labels \['a'\]", r"merge or rename", id="fit-frame-duplicate-columns"),
+    pytest.param(lambda: nmfcore.fit(pd.DataFrame(X, index=["s"] * 5 + list("abcde")), 2), ValueError,
+                 r"duplicate sample \(row\) labels \['s'\]", r"merge or rename", id="fit-frame-duplicate-index"),
 ]
 
 
@@ -789,6 +806,19 @@ def _rank_above_cv_training_samples(c):
                                    "noise_models": [next(iter(c["noise_models"]))], "ranks": [16]}
 
 
+def _adam_option_in_mm_only_experiment(c):
+    c["experiments"]["mm_only"] = {"datasets": [next(iter(c["datasets"]))], "structures": ["nmf"],
+                                   "noise_models": [next(iter(c["noise_models"]))], "ranks": [2],
+                                   "fit": {"ae_constraint": "project"}}
+
+
+def _rank_offset_below_one(c):
+    c.setdefault("simulations", {})["tiny"] = {"signatures": ["SBS1", "SBS5"], "n_samples": 10,
+                                               "noise": {"family": "poisson"}, "replicate_seeds": [1]}
+    c["experiments"]["offsets"] = {"datasets": ["tiny"], "structures": ["nmf"],
+                                   "noise_models": [next(iter(c["noise_models"]))], "rank_offsets": [-3, 0]}
+
+
 WORKFLOW_CASES = [
     pytest.param(lambda c: c.setdefault("fit", {}).__setitem__("n_restarts", 2.0),
                  [r"fit.n_restarts: 2.0 must be a whole number", r"e.g. 2"], id="n-restarts-2.0"),
@@ -842,6 +872,14 @@ WORKFLOW_CASES = [
     pytest.param(_add_noise("nb_fixed_sample", {"family": "nb", "alpha": 5, "dispersion": "sample"}),
                  [r"noise_models.nb_fixed_sample: nb with dispersion 'sample' has one alpha per sample",
                   r"use dispersion 'shared'"], id="nb-sample-with-one-fixed-alpha"),
+    pytest.param(lambda c: c["structures"].__setitem__("nmf", {"lr": 0.01}),
+                 [r"structures.nmf.lr: only the autoencoder \(Adam\) has a lr", r"fitted by MM updates: remove it"],
+                 id="lr-under-an-mm-structure"),
+    pytest.param(_adam_option_in_mm_only_experiment,
+                 [r"experiments.mm_only.fit.ae_constraint: only the autoencoder", r"fits \['nmf'\]: remove it"],
+                 id="ae-constraint-in-an-experiment-without-autoencoder"),
+    pytest.param(_rank_offset_below_one, [r"experiments.offsets: rank -1 on 'sim_tiny_r1'", r"true rank 2",
+                                          r"is below 1; remove that offset"], id="rank-offset-below-1"),
 ]
 
 

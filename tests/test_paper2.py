@@ -99,8 +99,8 @@ def test_consecutive_iteration_rule(structure):
     """check_every=1: a fit stops at the first iteration whose relative change of the loss is below tol."""
     X = _data(1)[0]
     tol = 1e-5
-    kw = dict(noise="gaussian", structure=structure, tol=tol, check_every=1, lr=1e-2, ae_init="uniform",
-              random_state=0)
+    kw = dict(noise="gaussian", structure=structure, tol=tol, check_every=1, ae_init="uniform", random_state=0,
+              **({"lr": 1e-2} if structure == "autoencoder" else {}))
     res = _quiet(nc.fit, X, 3, max_iter=20000, **kw)
     before = _quiet(nc.fit, X, 3, max_iter=res.n_iter - 1, **kw)  # the same trajectory, one iteration short
     assert res.converged and not before.converged

@@ -274,6 +274,27 @@ def _split_names(splits):
     return names
 
 
+ADAM_ONLY = ("lr", "ae_constraint")
+
+
+def _check_adam_settings():
+    """lr and ae_constraint set Adam (the autoencoder); under a structure fitted by MM they would be dropped
+    silently: reject them where only MM structures read them."""
+    for s, settings in config["structures"].items():
+        given = [k for k in ADAM_ONLY if k in (settings or {})]
+        if s != "autoencoder" and given:
+            _fail(f"structures.{s}.{given[0]}: only the autoencoder (Adam) has a {given[0]}; {s!r} is fitted by MM "
+                  "updates: remove it")
+    for name, exp in config["experiments"].items():
+        given = [k for k in ADAM_ONLY if k in exp.get("fit", {})]
+        if given and "autoencoder" not in exp["structures"]:
+            _fail(f"experiments.{name}.fit.{given[0]}: only the autoencoder (Adam) has a {given[0]}, and this "
+                  f"experiment fits {exp['structures']}: remove it")
+
+
+_check_adam_settings()
+
+
 def _fit_settings(structure, experiment):
     settings = dict(FIT_DEFAULTS)
     settings.update(config.get("fit", {}))
@@ -320,6 +341,10 @@ def _build_fits():
                 n_train = int(np.floor((1 - config.get("cv", {}).get("test_fraction", 0.2)) * info["n_samples"] + 1e-9))
                 if n_train < bound:
                     bound, why = n_train, f"split {split} of {dataset!r} trains on {n_train} samples"
+            too_small = sorted(r for r in ranks if r < 1)
+            if too_small:
+                _fail(f"{where}: rank {too_small[0]} on {dataset!r} (true rank {info['true_rank']:.0f} + rank_offsets "
+                      f"{exp.get('rank_offsets')}) is below 1; remove that offset")
             too_big = sorted(r for r in ranks if not pd.isna(bound) and r >= bound)
             if too_big:
                 _fail(f"{where}: rank {too_big[0]} on {dataset!r} is not below min(n_samples, n_features) = "
