@@ -164,6 +164,48 @@ def _warn(message):
 # ----------------------------------------------------------------------------- data sets
 
 
+def _reference_names():
+    """Signature names of the configured reference, from its bundled copy (None when it has none)."""
+    from nmfcore.data.registry import get_spec
+
+    bundled = [src for f in get_spec(config.get("reference", "cosmic_v3.4")).files for src in f.of_kind("bundled")]
+    path = os.path.join(BUNDLED_DATA, bundled[0].path) if bundled else None
+    if not path or not os.path.isfile(path):
+        return None
+    with open(path) as fh:
+        return fh.readline().rstrip("\r\n").split("\t")[1:]
+
+
+def _check_simulations_and_text():
+    """What the simulate and prepare jobs would reject: signatures listed twice or missing from the reference;
+    text term filters that keep no term."""
+    names = None
+    for scenario, sim in (config.get("simulations") or {}).items():
+        sigs = list(sim["signatures"])
+        dup = sorted({s for s in sigs if sigs.count(s) > 1})
+        if dup:
+            _fail(f"simulations.{scenario}.signatures: {dup} listed more than once; list each signature once")
+        names = _reference_names() if names is None else names
+        missing = [s for s in sigs if names is not None and s not in names]
+        if missing:
+            _fail(f"simulations.{scenario}.signatures: {missing} are not in the reference "
+                  f"{config.get('reference', 'cosmic_v3.4')!r} (it has {', '.join(names[:6])}, …); correct the names")
+    for name, spec in config["datasets"].items():
+        if spec.get("kind") != "text":
+            continue
+        min_df, max_df, n_docs = spec.get("min_df", 5), spec.get("max_df", 0.5), spec.get("n_docs")
+        lo = min_df if isinstance(min_df, int) else (min_df * n_docs if n_docs else None)
+        hi = max_df if isinstance(max_df, int) else (max_df * n_docs if n_docs else None)
+        if lo is not None and hi is not None and lo > hi:
+            _fail(f"datasets.{name}: min_df={min_df} asks for terms in more documents than max_df={max_df} allows"
+                  + (f" (of {n_docs})" if n_docs else "") + "; no term would be kept: lower min_df or raise max_df")
+        if n_docs and isinstance(min_df, int) and min_df > n_docs:
+            _fail(f"datasets.{name}: min_df={min_df} is more documents than n_docs={n_docs}; lower min_df")
+
+
+_check_simulations_and_text()
+
+
 def _build_datasets():
     """One row per data set to fit: name, kind, source, true rank, sim_noise, strictly_positive."""
     rows = []

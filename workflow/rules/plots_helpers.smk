@@ -64,6 +64,26 @@ def figure_path(name, ext="png"):
     return f"{FIGURES}/{name}.{ext}"
 
 
+def _check_signature_selections():
+    """Every plots.signatures entry names a fit of the grid (all samples of a catalogue), or the config is refused."""
+    fits = FITS_TABLE[FITS_TABLE["split"] == "all"]
+    for i, sel in enumerate(_plots_config().get("signatures", []) or []):
+        where = f"plots.signatures[{i}] ({', '.join(f'{k}: {v}' for k, v in sel.items())})"
+        if sel["dataset"] not in DATASETS.index or DATASETS.loc[sel["dataset"], "kind"] != "catalogue":
+            _fail(f"{where}: signature figures need a catalogue data set (96 SBS channels); known catalogues: "
+                  f"{sorted(DATASETS.index[DATASETS['kind'] == 'catalogue'])}")
+        match = fits[(fits["dataset"] == sel["dataset"]) & (fits["structure"] == sel["structure"])
+                     & (fits["noise"] == sel["noise"]) & (fits["rank"] == int(sel["rank"]))]
+        if sel.get("seed") is not None:
+            match = match[match["seed"] == int(sel["seed"])]
+        if match.empty:
+            _fail(f"{where}: no experiment fits this model to all samples of {sel['dataset']!r}; add it to an "
+                  "experiment (splits: [all]) or correct the entry")
+
+
+_check_signature_selections()
+
+
 def _signature_choices():
     """[(dataset, choice)]: 'best_bic' for every catalogue fitted on all samples, plus config plots.signatures."""
     datasets = sorted({d for d, *_ in _fitted(kinds={"catalogue"}, split="all")})
