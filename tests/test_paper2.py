@@ -165,3 +165,31 @@ def test_published_prostate_test_errors_are_a_split_composition_effect():
         assert with_.min() > without.max(), method
         implied = 30 * (published - without.mean()) / (with_.mean() - without.mean())
         assert lo <= implied <= hi, (method, implied)
+
+
+def test_published_ovary_convex_train_error_needs_fits_above_their_optimum():
+    """Our ovary C-NMF training MSE mean is 62 % below the published one although the medians agree. The
+    published mean (1.53e4) is 2.6x the median recomputed from the authors' factors (5.8e3). Training error
+    at the optimum varies little between 80 % subsamples of one cohort: over our 30 converged fits the largest
+    is below 1.5x the median, so at the optimum the mean over any 30 such splits stays below 1.5x the median
+    -- the published mean is far above that bound. Some of the published fits therefore sit well above their
+    split's optimum: the degenerate stationary points that convex NMF's MM updates reach from U(0,1) starts
+    (duplicate components; nmfcore detects and escapes them), not a property of the data."""
+    from pathlib import Path
+
+    import pandas as pd
+    import yaml
+
+    root = Path(__file__).resolve().parents[1]
+    scores = pd.read_csv(root / "docs/paper2/scores.tsv", sep="\t")
+    published = next(v for v in yaml.safe_load((root / "workflow/resources/published.yaml").read_text())["values"]
+                     if (v["cancer"], v["metric"], v["structure"]) == ("Ovary", "train_mse", "convex"))
+    ours = scores[(scores["dataset"] == "gel_ovary") & (scores["structure"] == "convex")]
+    assert len(ours) == 30 and ours["converged"].all()
+    v = ours["train_mse"]
+    mean, median = float(published["value"]), float(published["recomputed_median"])  # YAML reads 5.8e3 as text
+    assert abs(v.median() / median - 1) < 0.05  # the same optimum
+    assert v.max() < 1.5 * v.median()  # the data move the optimum's error little
+    bound = 1.5 * median
+    assert mean > 1.5 * bound  # published mean: far above what optima can average to
+    assert abs(v.mean() / v.median() - 1) < 0.1  # ours: mean ~ median, no fit far above its optimum
