@@ -344,3 +344,23 @@ def test_seed_robustness_sets_the_seed_spread_against_the_bic_gap():
     assert got.loc["poisson", "max log-lik spread over seeds"] == pytest.approx(1.0)
     assert got.loc["poisson", "choice robust to seeds"] == "yes"
     assert got.loc["nb_shared", "choice robust to seeds"] == "**no**"  # 2 x 40 > 10
+
+
+def test_tweedie_profile_marks_unusable_fits_and_the_true_power(tables, tmp_path):
+    mod = _load("plot_tweedie_profile")
+    profile, scores = (pd.read_csv(tables[k], sep="\t") for k in ("tweedie_profile", "scores"))
+    key = ["dataset", "split", "structure", "noise", "rank", "seed"]
+    first = profile.iloc[0]
+    flagged = scores.copy()
+    hit = (flagged[key] == first[key].values).all(axis=1)
+    assert hit.any(), "the synthetic profile's fits must be in scores.tsv"
+    flagged.loc[hit, "converged"] = False
+    table = mod.profile_table(profile, flagged)
+    group = (table["dataset"] == first["dataset"]) & (table["structure"] == first["structure"]) & (
+        table["rank"] == first["rank"])
+    assert not table.loc[group, "usable"].any() and table.loc[~group, "usable"].all()
+    flagged_path = tmp_path / "scores.tsv"
+    flagged.to_csv(flagged_path, sep="\t", index=False)
+    png, pdf = tmp_path / "tp.png", tmp_path / "tp.pdf"
+    mod.main(tables["tweedie_profile"], png, pdf, {first["dataset"]: 1.5}, flagged_path)
+    _assert_written(png, pdf)

@@ -41,6 +41,7 @@ rule plot_rank_selection:
 rule plot_tweedie_profile:
     input:
         profile=f"{TABLES}/tweedie_profile.tsv",
+        scores=f"{TABLES}/scores.tsv",
     output:
         png=report(figure_path("tweedie_profile"), caption="../report/tweedie_profile.rst",
                    category="Model choice", subcategory="Noise parameters"),

@@ -12,14 +12,26 @@ import numpy as np
 import pandas as pd
 
 import _style as st
+from _tables import usable
 
 
-def profile_table(profile: pd.DataFrame) -> pd.DataFrame:
+def profile_table(profile: pd.DataFrame, scores: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Best profile log-likelihood per (data set, structure, rank, power), relative to its maximum over p;
+    `usable`: every fit behind the point converged and is not degenerate (from scores.tsv)."""
     df = profile.dropna(subset=["loglik", "power"])
+    if scores is not None and len(df):
+        key = [k for k in ("dataset", "split", "structure", "noise", "rank", "seed") if k in df and k in scores]
+        ok = scores[key].assign(usable=usable(scores).to_numpy())
+        df = df.merge(ok, on=key, how="left")
+        df["usable"] = df["usable"].fillna(True).astype(bool)  # a profile without its score row: no evidence
+    else:
+        df = df.assign(usable=True)
     if "split" in df and (df["split"] == "all").any():
         df = df[df["split"] == "all"]
     keys = ["dataset", "structure", "rank", "power"]
+    all_ok = df.groupby(keys)["usable"].transform("all")
     df = df.loc[df.groupby(keys)["loglik"].idxmax()].copy()
+    df["usable"] = all_ok.loc[df.index].to_numpy()
     df["rel_loglik"] = df["loglik"] - df.groupby(["dataset", "structure", "rank"])["loglik"].transform("max")
     return df.sort_values(keys)
 
@@ -38,10 +50,10 @@ def mark_truth(ax, power, grid):
     return f"\ntrue p = {power:g} ({'below' if power < lo else 'above'} the grid)"
 
 
-def main(profile, out_png, out_pdf, true_power=None):
+def main(profile, out_png, out_pdf, true_power=None, scores=None):
     true_power = true_power or {}
     st.setup()
-    df = profile_table(pd.read_csv(profile, sep="\t"))
+    df = profile_table(pd.read_csv(profile, sep="\t"), None if scores is None else pd.read_csv(scores, sep="\t"))
     if df.empty:
         st.placeholder(out_png, out_pdf, "No Tweedie profile likelihood was computed.")
         return
@@ -62,7 +74,8 @@ def main(profile, out_png, out_pdf, true_power=None):
                 if d.empty:
                     continue
                 ax.plot(d["power"], d["rel_loglik"].clip(lower=floor), ls=styles[ranks.index(r) % len(styles)],
-                        color=c, lw=1.2, marker="o", ms=2.5)
+                        color=c, lw=1.2, marker="o", ms=2.5 if d["usable"].all() else 4.5,
+                        mfc=c if d["usable"].all() else "white")
                 best = d.loc[d["loglik"].idxmax()]
                 ax.plot(best["power"], 0, marker="v", ms=6, color=c, zorder=5)
                 ax.axvline(best["power"], color=c, lw=0.5, alpha=0.5)
@@ -85,6 +98,9 @@ def main(profile, out_png, out_pdf, true_power=None):
                for s in st.ordered(df["structure"].unique(), st.STRUCTURE_ORDER)]
     handles += [plt.Line2D([], [], color="0.3", ls=styles[i % len(styles)], label=f"K = {r}") for i, r in enumerate(ranks)]
     handles.append(plt.Line2D([], [], color="0.3", marker="v", ls="", label="p̂ (maximum)"))
+    if not df["usable"].all():
+        handles.append(plt.Line2D([], [], color="0.3", marker="o", mfc="white", ls="",
+                                  label="not converged / degenerate"))
     if any(ds in true_power for ds in datasets):
         handles.append(plt.Line2D([], [], color="k", ls="--", lw=1.0, label="true p (simulation)"))
     fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=min(len(handles), 6),
@@ -96,4 +112,4 @@ def main(profile, out_png, out_pdf, true_power=None):
 if "snakemake" in globals():
     st.log_to(snakemake.log[0])  # noqa: F821
     main(snakemake.input.profile, snakemake.output.png, snakemake.output.pdf,  # noqa: F821
-         dict(snakemake.params.true_power))  # noqa: F821
+         dict(snakemake.params.true_power), snakemake.input.scores)  # noqa: F821
