@@ -530,9 +530,12 @@ def _fits_per_fit(noise_spec, settings):
 
 def fit_job_priority(rows):
     """Larger jobs start first (longest-first packing of the cores): 2 log2 of a cost estimate, rank x fits per
-    fit summed over the job's fits (the iterations to converge, which dominate, are not known in advance; the
-    restarts' short pre-iterations are left out), below DATA_PRIORITY."""
-    cost = sum(r["rank"] * _fits_per_fit(config["noise_models"][r["noise"]], r["settings"]) for r in rows)
+    fit x samples summed over the job's fits (the iterations to converge, which dominate, are not known in
+    advance; the restarts' short pre-iterations are left out), below DATA_PRIORITY."""
+    n = DATASETS.loc[rows[0]["dataset"], "n_samples"]
+    if pd.isna(n):  # text: the documents asked for (known before preparation)
+        n = (config["datasets"].get(rows[0]["dataset"]) or {}).get("n_docs") or 1000
+    cost = float(n) * sum(r["rank"] * _fits_per_fit(config["noise_models"][r["noise"]], r["settings"]) for r in rows)
     return min(int(2 * np.log2(max(cost, 1.0))), DATA_PRIORITY - 1)
 
 
