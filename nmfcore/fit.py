@@ -6,7 +6,6 @@ NMF and the autoencoder write ``H = G @ X`` with ``G`` (k x n).
 """
 from __future__ import annotations
 
-import numbers
 import time
 import warnings
 
@@ -14,8 +13,11 @@ import numpy as np
 
 from . import _validation as V
 from ._kernels import STRUCTURES
-from .discrete import is_count_data, loglik_discrete
-from .noise import NegativeBinomial, NoiseModel, Poisson, Tweedie, make_noise, nuisance_estimator
+from .discrete import loglik_discrete
+from .fit_arguments import check_data as _check_data
+from .fit_arguments import check_settings as _check_settings
+from .fit_arguments import rngs as _rngs
+from .noise import Tweedie, nuisance_estimator
 from .result import FitResult
 
 __all__ = ["fit", "fit_many", "FitResult"]
@@ -396,94 +398,6 @@ _FIT_DOC = """
         float32 training in PyTorch does with the paper-2 rule -- with a warning.
         Likelihoods and results are float64.
 """
-
-
-def _check_settings(structure, rank, kw):
-    """Validate the settings that do not depend on the data; returns (noise spec, driver options)."""
-    V.check_structure(structure)
-    if isinstance(rank, bool) or not isinstance(rank, numbers.Integral):
-        raise ValueError(f"rank must be an integer, got {rank!r}")
-    opts = dict(kw)
-    for name in ("n_restarts", "max_iter", "check_every", "nb_rounds"):
-        opts[name] = V.check_positive_int(opts[name], name)
-    opts["pre_iter"] = V.check_positive_int(opts["pre_iter"], "pre_iter", minimum=0)
-    opts["tol"] = V.check_positive_float(opts["tol"], "tol", allow_zero=True)
-    opts["nb_tol"] = V.check_positive_float(opts["nb_tol"], "nb_tol")
-    solver = opts["solver"] or ("adam" if structure == "autoencoder" else "mm")
-    if solver not in ("mm", "adam"):
-        raise ValueError(f"solver must be 'mm' or 'adam', got {solver!r}")
-    if structure == "autoencoder" and solver == "mm":  # would be a convex-NMF fit labelled autoencoder
-        raise ValueError("structure 'autoencoder' is trained by Adam (solver='adam'); for MM updates of the same "
-                         "model use structure='convex'")
-    opts["solver"] = solver
-    if solver == "mm":  # Adam's options have no meaning for MM updates: say so rather than ignore them
-        given = [k for k in ("lr", "ae_constraint") if opts[k] is not None]
-        if given:
-            raise ValueError(f"{' and '.join(given)} only appl{'ies' if len(given) == 1 else 'y'} to Adam "
-                             f"(structure='autoencoder'); the MM updates of "
-                             f"structure={structure!r} take no step size or constraint: remove {given[0]}")
-    opts["lr"] = 1e-4 if opts["lr"] is None else opts["lr"]
-    opts["ae_constraint"] = opts["ae_constraint"] or "abs"
-    if opts["ae_constraint"] not in ("abs", "project"):
-        raise ValueError(f"ae_constraint must be 'abs' or 'project', got {opts['ae_constraint']!r}")
-    if opts["n_restarts"] > 1 and opts["pre_iter"] >= opts["max_iter"]:
-        raise ValueError(f"pre_iter={opts['pre_iter']} must be below max_iter={opts['max_iter']}: the restarts are "
-                         "pre-iterated before the best one continues to max_iter")
-
-    if opts["ae_init"] not in ("scaled", "uniform"):
-        raise ValueError(f"ae_init must be 'scaled' or 'uniform', got {opts['ae_init']!r}")
-    if solver == "adam":
-        opts["lr"] = V.check_positive_float(opts["lr"], "lr")
-    if str(opts["dtype"]) not in ("float64", "float32"):
-        raise ValueError(f"dtype must be 'float64' or 'float32', got {opts['dtype']!r}")
-    opts["dtype"] = np.dtype(str(opts["dtype"]))
-    if opts["dtype"] == np.float32 and 0 < opts["tol"] < 1e-6:
-        # kept as given: consecutive float32 losses then differ by 0 or by at least ~6e-8, so the rule stops
-        # when the loss repeats exactly, which is what float32 training in PyTorch does with such a tol (paper 2)
-        warnings.warn(f"tol={opts['tol']} is below float32 resolution: the fit stops only when the float32 loss "
-                      "repeats exactly (or at max_iter); use dtype='float64' for convergence to this tol",
-                      UserWarning, stacklevel=3)
-    return make_noise(opts.pop("noise")), opts
-
-
-def _check_data(X, rank, structure, spec, init, name="X"):
-    """Validate one data matrix (and its start) against the model; returns (X, init)."""
-    X = V.check_matrix(X, name=name)
-    n, m = X.shape
-    rank = V.check_rank(rank, X.shape)
-    probe = spec if isinstance(spec, NoiseModel) else (
-        Tweedie(power=min(spec["powers"])) if spec["family"] == "tweedie" else Poisson())
-    probe.check_data(X)
-    if isinstance(spec, dict) and spec["family"] == "tweedie":
-        Tweedie(power=max(spec["powers"])).check_data(X)
-    mass = (isinstance(spec, dict) and spec["family"] == "nb") or isinstance(spec, NegativeBinomial) or (
-        isinstance(spec, Tweedie) and spec.power == 1)
-    if mass and not is_count_data(X):
-        warnings.warn(f"{name} has non-integer values: the fit (divergence minimisation) is valid, but a Poisson/NB "
-                      "log-likelihood and BIC are not probabilities of these data; compare models by divergence, "
-                      "or use a density family (gaussian, gamma, tweedie)", UserWarning, stacklevel=4)
-    if init is not None:
-        fn = STRUCTURES[structure].factor_names
-        shapes = {"W": (n, rank), "H": (rank, m), "G": (rank, n)}
-        init = V.check_init(init, fn, {k: shapes[k] for k in fn}, structure)
-    return X, init
-
-
-def _rngs(random_state, count):
-    """One generator and recorded seed per member (a single seed or generator serves every member)."""
-    if isinstance(random_state, (list, tuple, np.ndarray)):
-        if len(random_state) != count:
-            raise ValueError(f"random_state has {len(random_state)} seeds for {count} data matrices; give one "
-                             "seed per matrix or a single seed")
-        return [_rngs(s, 1)[0][0] for s in random_state], list(random_state)
-    if isinstance(random_state, np.random.Generator):
-        return [random_state] * count if count == 1 else [np.random.default_rng(random_state.bit_generator.random_raw())
-                                                          for _ in range(count)], [None] * count
-    if random_state is not None and (isinstance(random_state, bool) or not isinstance(random_state, numbers.Integral)
-                                     or random_state < 0):
-        raise ValueError(f"random_state must be a non-negative whole number, a numpy Generator or None, got "
-                         f"{random_state!r}")
-    return [np.random.default_rng(random_state) for _ in range(count)], [random_state] * count
 
 
 def _estimate(Xs, structure, spec, rank, rngs, inits, opts, nb_rounds, nb_tol):
