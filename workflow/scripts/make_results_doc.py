@@ -273,13 +273,20 @@ def paper1_section(scores, profile, dispersion, figures) -> list[str]:
            "these are our results only, set against the abstract's two qualitative claims at the end.", ""]
     best = chosen_ranks(scores)
     if not best.empty:
+        robust = seed_robustness(scores)
+        shaky = set() if robust.empty else {
+            (r["data set"], r["structure"], r["noise"]) for _, r in robust.iterrows() if r["choice robust to seeds"] != "yes"}
         out += ["### Rank chosen by BIC (per noise model × structure)", "",
-                "Among converged, non-degenerate fits only (see the convergence section).", ""]
-        wide = best.pivot_table(index=["dataset", "structure"], columns="noise", values="rank", aggfunc="first")
+                "Among converged, non-degenerate fits only (see the convergence section). **?** marks a choice that "
+                "the seeds do not settle: the log-likelihood spread over seeds exceeds half the BIC gap to the "
+                "runner-up (table below).", ""]
+        marked = best.assign(rank=[f"{int(r['rank'])}" + (" **?**" if (r["dataset"], STRUCT.get(r["structure"], r["structure"]),
+                                                                        r["noise"]) in shaky else "")
+                                   for _, r in best.iterrows()])
+        wide = marked.pivot_table(index=["dataset", "structure"], columns="noise", values="rank", aggfunc="first")
         wide = wide.reset_index()
         wide["structure"] = wide["structure"].map(lambda s: STRUCT.get(s, s))
         out.append(md_table(wide.astype(object).where(wide.notna(), None)))
-        robust = seed_robustness(scores)
         if not robust.empty:
             n_no = int((robust["choice robust to seeds"] != "yes").sum())
             out += ["**Seeds against the BIC gaps that choose the rank.** Where a model was fitted with several seeds: "
