@@ -12,6 +12,15 @@ from ._kernels import STRUCTURES
 from .discrete import is_count_data
 from .noise import NegativeBinomial, NoiseModel, Poisson, Tweedie, make_noise
 
+#: settings of the Adam solver (structure 'autoencoder'); MM updates have neither
+ADAM_ONLY = ("lr", "ae_constraint")
+
+
+def settings_for(structure, settings):
+    """``settings`` without the Adam-only options unless ``structure`` is the autoencoder: a grid's settings
+    shared by structures fitted by MM and by Adam (``fit`` refuses Adam options with MM updates)."""
+    return {k: v for k, v in settings.items() if structure == "autoencoder" or k not in ADAM_ONLY}
+
 
 def check_settings(structure, rank, kw):
     """Validate the settings that do not depend on the data; returns (noise spec, driver options)."""
@@ -32,7 +41,7 @@ def check_settings(structure, rank, kw):
                          "model use structure='convex'")
     opts["solver"] = solver
     if solver == "mm":  # Adam's options have no meaning for MM updates: say so rather than ignore them
-        given = [k for k in ("lr", "ae_constraint") if opts[k] is not None]
+        given = [k for k in ADAM_ONLY if opts[k] is not None]
         if given:
             raise ValueError(f"{' and '.join(given)} only appl{'ies' if len(given) == 1 else 'y'} to Adam "
                              f"(structure='autoencoder'); the MM updates of "

@@ -53,14 +53,15 @@ def noise_spec(name: str):
 def _fit_one(task):
     """Worker: one fit of the grid (its own process: BLAS pinned to one thread by the parent's env)."""
     from .fit import fit
+    from .fit_arguments import settings_for
 
     X, noise, structure, rank, seed, settings = task
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         # the Adam options (lr, ae_constraint) of a grid apply to its autoencoder fits only
-        own = {k: v for k, v in settings.items() if structure == "autoencoder" or k not in ("lr", "ae_constraint")}
-        res = fit(X, rank, noise=noise_spec(noise), structure=structure, random_state=seed, **own)
+        res = fit(X, rank, noise=noise_spec(noise), structure=structure, random_state=seed,
+                  **settings_for(structure, settings))
     row = {"noise": noise, "structure": structure, "rank": rank, "seed": seed, "noise_fitted": res.noise.label,
            "loglik": res.loglik, "bic": res.bic, "aic": res.aic, "n_params": res.n_params,
            "loglik_discrete": res.loglik_discrete, "bic_discrete": res.bic_discrete,

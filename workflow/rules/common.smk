@@ -316,12 +316,11 @@ def _split_names(splits):
     return names
 
 
-ADAM_ONLY = ("lr", "ae_constraint")
-
-
 def _check_adam_settings():
     """lr and ae_constraint set Adam (the autoencoder); under a structure fitted by MM they would be dropped
     silently: reject them where only MM structures read them."""
+    from nmfcore.fit_arguments import ADAM_ONLY
+
     for s, settings in config["structures"].items():
         given = [k for k in ADAM_ONLY if k in (settings or {})]
         if s != "autoencoder" and given:
@@ -445,7 +444,7 @@ def get_cv_fit_paths(filename):
 def get_fit_benchmarks():
     """The benchmark of the fit job that made each fit, in the fit table's order (one file per job, listed
     once per fit it made)."""
-    return [f"{BENCH}/fit/{FIT_JOB_OF[key]}.tsv" for key in _fit_keys(FITS_TABLE)]
+    return [f"{BENCH}/fit/{FIT_JOB_OF[_fit_key(row)]}.tsv" for row in FITS_TABLE.to_dict("records")]
 
 
 def cv_split_names():
@@ -469,8 +468,8 @@ def cv_block_label(block):
 FIT_JOB_KEYS = ("dataset", "structure", "noise", "rank", "seed")
 
 
-def _fit_keys(table):
-    return [tuple(r) for r in table[["dataset", "split", "structure", "noise", "rank", "seed"]].itertuples(index=False)]
+def _fit_key(row):
+    return tuple(row[k] for k in ("dataset", "split", "structure", "noise", "rank", "seed"))
 
 
 def _plan_fit_jobs():
@@ -492,7 +491,7 @@ def _plan_fit_jobs():
 FIT_JOBS = _plan_fit_jobs()
 FIT_JOB_MINUTES = config.get("fit_jobs", {}).get("minutes_per_fit", 2)
 FIT_JOB_MEM_MB = config.get("fit_jobs", {}).get("mem_mb", 2000)
-FIT_JOB_OF = {key: label for label, rows in FIT_JOBS.items() for key in _fit_keys(pd.DataFrame(rows))}
+FIT_JOB_OF = {_fit_key(row): label for label, rows in FIT_JOBS.items() for row in rows}
 
 
 def fit_job_rule_name(label, taken=set()):
@@ -522,7 +521,9 @@ DATA_PRIORITY = 100
 def _fits_per_fit(noise_spec, settings):
     """How many fits one fit costs: the Tweedie power profile fits once per power, NB alternates."""
     if noise_spec["family"] == "tweedie" and "power" not in noise_spec:
-        return len(noise_spec.get("powers", [1.2, 1.4, 1.6, 1.8]))
+        from nmfcore.noise_specs import DEFAULT_TWEEDIE_POWERS
+
+        return len(noise_spec.get("powers", DEFAULT_TWEEDIE_POWERS))
     if noise_spec["family"] == "nb" and "alpha" not in noise_spec:
         return settings["nb_rounds"]
     return 1

@@ -22,7 +22,6 @@ import os
 import socket
 import sys
 import warnings
-from pathlib import Path
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)  # noqa: F821
 warnings.simplefilter("default")
@@ -34,6 +33,7 @@ import pandas as pd  # noqa: E402
 
 import nmfcore  # noqa: E402
 from nmfcore import metrics  # noqa: E402
+from nmfcore.fit_arguments import settings_for  # noqa: E402
 from nmfcore.io import read_matrix, write_result  # noqa: E402
 
 from _tables import FIT_KEY, FIT_TIMING_COLUMNS  # noqa: E402
@@ -143,8 +143,7 @@ def run_batch(fits):
               for fit in fits]
     first = fits[0]
     # lr and ae_constraint only apply to the autoencoder (ae_init sets the starts of every structure)
-    AE_ONLY = ("lr", "ae_constraint")
-    fit_kwargs = {k: v for k, v in first["settings"].items() if first["structure"] == "autoencoder" or k not in AE_ONLY}
+    fit_kwargs = settings_for(first["structure"], first["settings"])
     results = nmfcore.fit_many([train.to_numpy(dtype=float) for train, _ in parts], first["rank"],
                                noise=first["noise_spec"], structure=first["structure"], random_state=starts,
                                **fit_kwargs)
