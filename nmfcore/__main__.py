@@ -130,6 +130,9 @@ def _common(p):
                         "each step")
     p.add_argument("--dtype", default="float64", choices=("float64", "float32"),
                    help="precision of the iterations (float32: about 2x faster, tol >= 1e-6); results are float64")
+    p.add_argument("--accelerate", default="auto", choices=("auto", "on", "off"),
+                   help="SQUAREM acceleration of the MM iterations (the divergence still never increases); auto: on "
+                        "for the negative binomial, whose plain MM steps crawl")
     p.add_argument("--transpose", action="store_true", help="the file is features x samples")
     p.add_argument("--threads", type=int, default=None,
                    help="BLAS threads (default: the cores this process may use, from CPU affinity and "
@@ -144,7 +147,8 @@ def _settings(args, structure="autoencoder"):
     return dict(n_restarts=args.restarts, pre_iter=args.pre_iter, max_iter=args.max_iter, tol=args.tol,
                 check_every=args.check_every, nb_rounds=args.nb_rounds, nb_tol=args.nb_tol,
                 lr=1e-3 if adam and args.lr is None else args.lr, ae_init=args.ae_init,
-                ae_constraint=args.ae_constraint, dtype=args.dtype)
+                ae_constraint=args.ae_constraint, dtype=args.dtype,
+                accelerate={"auto": None, "on": True, "off": False}[args.accelerate])
 
 
 def _parser():

@@ -14,12 +14,15 @@ from .noise import NegativeBinomial, NoiseModel, Poisson, Tweedie, make_noise
 
 #: settings of the Adam solver (structure 'autoencoder'); MM updates have neither
 ADAM_ONLY = ("lr", "ae_constraint")
+#: settings of the MM updates (structures 'nmf', 'convex'); Adam has none of them
+MM_ONLY = ("accelerate",)
 
 
 def settings_for(structure, settings):
-    """``settings`` without the Adam-only options unless ``structure`` is the autoencoder: a grid's settings
-    shared by structures fitted by MM and by Adam (``fit`` refuses Adam options with MM updates)."""
-    return {k: v for k, v in settings.items() if structure == "autoencoder" or k not in ADAM_ONLY}
+    """``settings`` without the options of the other solver: a grid's settings shared by structures fitted by
+    MM and by Adam (``fit`` refuses Adam options with MM updates and MM ones with Adam)."""
+    other = MM_ONLY if structure == "autoencoder" else ADAM_ONLY
+    return {k: v for k, v in settings.items() if k not in other}
 
 
 def check_settings(structure, rank, kw):
@@ -54,6 +57,14 @@ def check_settings(structure, rank, kw):
         raise ValueError(f"pre_iter={opts['pre_iter']} must be below max_iter={opts['max_iter']}: the restarts are "
                          "pre-iterated before the best one continues to max_iter")
 
+    acc = opts.get("accelerate")
+    opts["accelerate"] = None if isinstance(acc, str) and acc == "auto" else acc
+    if not (opts["accelerate"] is None or isinstance(opts["accelerate"], (bool, np.bool_))):
+        raise ValueError(f"accelerate must be True, False or None / 'auto' (on for the negative binomial), got "
+                         f"{acc!r}")
+    if solver == "adam" and opts.get("accelerate"):
+        raise ValueError("accelerate applies to MM updates; structure 'autoencoder' is trained by Adam: remove "
+                         "accelerate, or fit structure='convex' (the same model by MM updates)")
     if opts["ae_init"] not in ("scaled", "uniform"):
         raise ValueError(f"ae_init must be 'scaled' or 'uniform', got {opts['ae_init']!r}")
     if solver == "adam":

@@ -43,6 +43,9 @@ class FitResult:
     solver: str = "mm"
     #: precision of the iterations ("float64" or "float32"; results are float64 either way)
     dtype: str = "float64"
+    #: whether the MM iterations were SQUAREM-accelerated (``fit(accelerate=...)``; for an NB fit with alpha
+    #: estimated, its NB rounds)
+    accelerated: bool = False
     #: log-likelihood on the mass scale of count data (:mod:`nmfcore.discrete`: the probability of the unit
     #: interval around each count; equal to ``loglik`` for Poisson and NB), NaN unless X holds counts
     loglik_discrete: float = float("nan")
@@ -82,7 +85,7 @@ class FitResult:
             "loglik_discrete": self.loglik_discrete, "bic_discrete": self.bic_discrete,
             "n_iter": self.n_iter, "converged": self.converged, "time_s": self.time_s,
             "iterate_s": self.timings.get("iterate_s", float("nan")),
-            "n_restarts": max(len(self.restarts), 1), "dtype": self.dtype,
+            "n_restarts": max(len(self.restarts), 1), "dtype": self.dtype, "accelerated": self.accelerated,
         }
         row.update({f"noise_{k}": v for k, v in self.noise.params.items()})
         return row

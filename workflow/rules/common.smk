@@ -53,10 +53,11 @@ BUNDLED_DATA = os.path.join(workflow.basedir, "workflow", "resources", "data")
 FIT_PATTERN = "{dataset}/{split}/{structure}/{noise}/k{rank}/s{seed}"
 FIT_FILES = ("W.tsv", "H.tsv", "trace.tsv", "summary.json", "score.tsv", "timing.tsv")
 FIT_SETTING_KEYS = ("n_restarts", "pre_iter", "max_iter", "tol", "check_every", "nb_rounds", "lr",
-                    "ae_init", "ae_constraint", "dtype")
+                    "ae_init", "ae_constraint", "dtype", "accelerate")
 # nmfcore.fit defaults, repeated here so that every score row carries every setting explicitly
 FIT_DEFAULTS = {"n_restarts": 1, "pre_iter": 0, "max_iter": 10000, "tol": 1e-8, "check_every": 10,
-                "nb_rounds": 5, "lr": 1e-4, "ae_init": "scaled", "ae_constraint": "abs", "dtype": "float64"}
+                "nb_rounds": 5, "lr": 1e-4, "ae_init": "scaled", "ae_constraint": "abs", "dtype": "float64",
+                "accelerate": "auto"}
 TEXT_OPTIONS = ("split", "n_docs", "seed", "min_df", "max_df", "max_features", "classes")
 
 
@@ -331,6 +332,12 @@ def _check_adam_settings():
         if given and "autoencoder" not in exp["structures"]:
             _fail(f"experiments.{name}.fit.{given[0]}: only the autoencoder (Adam) has a {given[0]}, and this "
                   f"experiment fits {exp['structures']}: remove it")
+        if exp.get("fit", {}).get("accelerate", "auto") != "auto" and set(exp["structures"]) <= {"autoencoder"}:
+            _fail(f"experiments.{name}.fit.accelerate: acceleration applies to MM updates, and this experiment fits "
+                  "only the autoencoder (Adam): remove it")
+    if (config["structures"].get("autoencoder") or {}).get("accelerate", "auto") != "auto":
+        _fail("structures.autoencoder.accelerate: acceleration applies to MM updates; the autoencoder is trained by "
+              "Adam: remove it")
 
 
 _check_adam_settings()
