@@ -325,10 +325,12 @@ class Tweedie(NoiseModel):
             return self
         if self.power == 0:
             return replace(self, phi=float(np.mean((X - mu) ** 2)) or _TINY)
-        # 1-D ML over log(phi), started from the mean-deviance estimate.
-        phi0 = max(float(2 * np.mean(self.unit_divergence(X, mu))), 1e-8)
+        # 1-D ML over log(phi), started from the mean-deviance estimate (on the data's scale: phi scales as
+        # c^(2 - p) when X and mu scale by c, so no absolute floor; Gamma's phi is scale-free)
+        phi0 = float(2 * np.mean(self.unit_divergence(X, mu)))
         if self.power == 2:
-            return replace(self, phi=_gamma_phi_mle(X, mu, phi0))
+            return replace(self, phi=_gamma_phi_mle(X, mu, max(phi0, 1e-8)))
+        phi0 = phi0 if phi0 > 0 else _TINY
 
         loglik_sum = _tweedie_loglik_sum(X, self.power)
         mu = np.asarray(mu, dtype=float)
@@ -345,6 +347,10 @@ class Tweedie(NoiseModel):
             if res.x - lo > 1e-3 and hi - res.x > 1e-3:
                 break
             lo, hi = (lo - 8.0, lo + 0.5) if res.x - lo <= 1e-3 else (hi - 0.5, hi + 8.0)
+        else:
+            raise FloatingPointError(f"Tweedie p={self.power:g}: the maximum-likelihood phi lies beyond "
+                                     f"exp({lo:.0f})..exp({hi:.0f}) of the deviance estimate {phi0:.3g}; the "
+                                     "data's scale is beyond what the likelihood resolves: rescale the data")
         return replace(self, phi=float(np.exp(res.x)))
 
 
