@@ -53,6 +53,14 @@ MEAN = _Sentinel("MEAN")
 _TINY = 1e-300
 
 
+def _check_number(value, what):
+    """Refuse what is not a real number (True, "1", None), which arithmetic would accept or fail on later."""
+    import numbers
+
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{what} must be a number, got {value!r} ({type(value).__name__})")
+
+
 def mm_exponent(power: float) -> float:
     """MM exponent gamma(p) of Fevotte & Idier (2011) for Tweedie power ``p``."""
     if power < 0:
@@ -190,6 +198,8 @@ class Tweedie(NoiseModel):
     name: ClassVar[str] = "tweedie"
 
     def __post_init__(self):
+        for what in ("power", "phi"):
+            _check_number(getattr(self, what), what)
         p = float(self.power)
         if not np.isfinite(p) or (0 < p < 1) or p < 0 or p > 2:
             raise ValueError(
@@ -198,6 +208,8 @@ class Tweedie(NoiseModel):
                 "use p = 0 (Gaussian), 1 (Poisson), 1 < p < 2 (compound Poisson-Gamma) or 2 (Gamma)")
         if not (np.isfinite(self.phi) and self.phi > 0):
             raise ValueError(f"Tweedie dispersion phi must be positive and finite, got {self.phi!r}")
+        object.__setattr__(self, "power", p)
+        object.__setattr__(self, "phi", float(self.phi))
 
     @property
     def needs_positive(self) -> bool:  # type: ignore[override]
@@ -396,6 +408,8 @@ class NegativeBinomial(NoiseModel):
     def __post_init__(self):
         if self.dispersion not in ("shared", "sample"):
             raise ValueError(f"NB dispersion must be 'shared' or 'sample', got {self.dispersion!r}")
+        if np.asarray(self.alpha).dtype.kind not in "iuf":  # True would be alpha 1, "5" a string
+            raise ValueError(f"NB alpha must be a positive finite number or a 1-D array of them, got {self.alpha!r}")
         a = np.asarray(self.alpha, dtype=float)
         if a.ndim > 1 or not np.all(np.isfinite(a)) or np.any(a <= 0):
             raise ValueError(

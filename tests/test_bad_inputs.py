@@ -1017,3 +1017,128 @@ def test_extreme_scales_leak_no_numpy_warnings(noise, scale):
         warnings.simplefilter("error", RuntimeWarning)
         res = nmfcore.fit(X * scale, 2, noise=noise, max_iter=50, random_state=0)
     assert np.isfinite(res.loglik) and np.isfinite(res.W).all()
+
+
+def _list_with(value, row=1, col=2):
+    rows = X.tolist()
+    rows[row][col] = value
+    return rows
+
+
+def _longdouble(value, row=None):
+    Y = X.astype(np.longdouble)
+    if row is None:
+        Y[1, 2] = value
+    else:
+        Y[row] = value
+    return Y
+
+
+_FLAT = {"W": np.full((10, 2), 1e-300), "H": np.full((2, 8), 1e-300)}
+_HUGE = {"W": np.full((10, 2), 1e300), "H": np.full((2, 8), 1e300)}
+
+API_CASES_4 = [
+    pytest.param(lambda: nmfcore.fit(X, 2, noise={"family": "nb", "alpha": list(range(1, 11)), "dispersion": "shared"}),
+                 r"dispersion 'shared' takes one alpha, but alpha has 10 values",
+                 r"use dispersion 'sample' for one alpha per sample", id="nb-shared-with-alpha-per-sample"),
+    pytest.param(lambda: nmfcore.fit(X, 2, noise={"family": "tweedie", "powers": [0, 1, 1.5]}),
+                 r"profiled tweedie grid takes powers 1 < p <= 2, got \[0.0, 1.0\]",
+                 r"p = 1 and p = 0 are the poisson and gaussian models; fit them as such", id="tweedie-grid-with-0-and-1"),
+    pytest.param(lambda: nmfcore.fit(X, 2, noise={"family": "tweedie", "powers": [1, 1.5]}), r"got \[1.0\]",
+                 r"fit them as such", id="tweedie-grid-with-1"),
+    pytest.param(lambda: nmfcore.fit(pd.Series(X[:, 0]), 1), r"X must be 2-D", r"samples x features",
+                 id="pandas-series"),
+    pytest.param(lambda: nmfcore.fit(_list_with(None), 2), r"missing value \(None\) at row 1, column 2",
+                 r"remove or impute", id="list-with-None"),
+    pytest.param(lambda: nmfcore.fit(_list_with("a"), 2), r"must be numeric", r"convert labels/strings",
+                 id="list-with-string"),
+    pytest.param(lambda: nmfcore.fit(_longdouble(np.longdouble(10) ** 400), 2),
+                 r"1 value\(s\) that overflow float64 .*1e\+400 at row 1, column 2", r"rescale the data",
+                 id="longdouble-1e400"),
+    pytest.param(lambda: nmfcore.fit(_longdouble(np.longdouble(10) ** -400, row=3), 2),
+                 r"8 value\(s\) that underflow float64 .*1e-400 at row 3, column 0", r"rescale the data",
+                 id="longdouble-row-of-1e-400"),
+    pytest.param(lambda: nmfcore.fit(_list_with(__import__("decimal").Decimal("1e400")), 2),
+                 r"overflow float64", r"rescale the data", id="Decimal-1e400"),
+    pytest.param(lambda: nmfcore.fit(X, 2, pre_iter=500, n_restarts=1, max_iter=30),
+                 r"pre_iter=500 must be below max_iter=30", r"lower pre_iter", id="pre-iter-above-max-iter-one-start"),
+    pytest.param(lambda: nmfcore.fit(X, 2, tol=5), r"tol must be in \[0, 1\)", r"got 5", id="tol-5"),
+    pytest.param(lambda: nmfcore.fit(X, 2, tol=1.0), r"tol must be in \[0, 1\)", r"e.g. 1e-6", id="tol-1"),
+    pytest.param(lambda: nmfcore.fit(X, 2, tol=True), r"tol must be a non-negative number", r"got True",
+                 id="tol-bool"),
+    pytest.param(lambda: nmfcore.fit(X, 2, noise="nb", nb_tol=True), r"nb_tol must be a positive number",
+                 r"got True", id="nb-tol-bool"),
+    pytest.param(lambda: nmfcore.fit(X, 2, noise={"family": "tweedie", "power": True}), r"power must be a number",
+                 r"got True", id="tweedie-power-bool"),
+    pytest.param(lambda: nmfcore.fit(X, 2, noise={"family": "nb", "alpha": True}), r"NB alpha must be a positive",
+                 r"got True", id="nb-alpha-bool"),
+    pytest.param(lambda: nmfcore.fit(X, 2, noise={"family": "tweedie", "powers": "1.5"}),
+                 r"tweedie powers must be a list of numbers", r"got '1.5'", id="tweedie-powers-string"),
+    pytest.param(lambda: nmfcore.fit(X, 2, noise={"family": "tweedie", "powers": [1.5, True]}),
+                 r"each tweedie power in powers must be a number", r"got True", id="tweedie-powers-with-bool"),
+    pytest.param(lambda: nmfcore.fit(X, 2, noise={"family": "gamma", "phi": "1"}), r"phi must be a number",
+                 r"got '1' \(str\)", id="gamma-phi-string"),
+    pytest.param(lambda: nmfcore.fit(X, 2, init=_FLAT), r"starting mean init\['W'\] @ init\['H'\] has mean 0.*underflows",
+                 r"scale the starting factors to the data", id="init-all-1e-300"),
+    pytest.param(lambda: nmfcore.fit(X, 2, init=_HUGE), r"init\['W'\] @ init\['H'\] overflows",
+                 r"scale the starting factors to the data", id="init-all-1e300"),
+    pytest.param(lambda: nmfcore.fit(X, 2, structure="convex", init={"W": np.full((10, 2), 1e200),
+                                                                      "G": np.full((2, 10), 1e200)}),
+                 r"init\['W'\] @ init\['G'\] @ X overflows", r"scale the starting factors", id="convex-init-huge"),
+    pytest.param(lambda: nmfcore.fit(X, 2, structure="autoencoder", lr=1e300), r"lr must be in \(0, 1\]",
+                 r"got 1e\+300", id="ae-lr-1e300"),
+    pytest.param(lambda: nmfcore.fit(X, 2, structure="autoencoder", lr=float("inf")), r"lr must be a positive number",
+                 r"got inf", id="ae-lr-inf"),
+]
+
+
+@pytest.mark.parametrize("call, problem, fix", API_CASES_4)
+def test_api_round4_rejects_before_any_work(call, problem, fix, tripwire):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # e.g. no "overflow in matmul" from a huge init
+        with pytest.raises(ValueError, match=msg(problem, fix)):
+            call()
+    assert not tripwire
+
+
+def test_exact_numbers_in_a_list_fit_like_a_frame_and_like_floats():
+    """Decimal, Fraction and ints beyond int64 are numbers: converted to float64 from a list as from a frame."""
+    from decimal import Decimal
+    from fractions import Fraction
+
+    Z = X.copy()
+    Z[1, 2], Z[2, 3], Z[3, 4] = 3.5, 2.25, 2.0 ** 70
+    rows = X.tolist()
+    rows[1][2], rows[2][3], rows[3][4] = Decimal("3.5"), Fraction(9, 4), 2 ** 70
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = nmfcore.fit(Z, 2, max_iter=20, random_state=0)
+        for same in (rows, pd.DataFrame(rows)):
+            np.testing.assert_array_equal(nmfcore.fit(same, 2, max_iter=20, random_state=0).W, ref.W)
+
+
+def test_pre_iter_with_one_start_warns():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", nmfcore.ConvergenceWarning)
+        with pytest.warns(UserWarning, match=r"pre_iter=5 only applies with n_restarts > 1.*ignored"):
+            res = nmfcore.fit(X, 2, pre_iter=5, n_restarts=1, max_iter=30, tol=1e-3)
+    assert np.isfinite(res.loglik)
+
+
+def test_default_tweedie_grid_is_a_valid_profile_grid():
+    assert nmfcore.make_noise("tweedie")["powers"] == nmfcore.noise_specs.DEFAULT_TWEEDIE_POWERS
+    assert nmfcore.make_noise({"family": "tweedie", "powers": [1.5, 2]})["powers"] == (1.5, 2.0)
+
+
+def test_a_diverging_adam_fit_names_lr(monkeypatch):
+    """Should a fit still end non-finite, the autoencoder's message names lr."""
+    real = fitmod._result
+
+    def corrupt(*args, **kwargs):
+        res = real(*args, **kwargs)
+        res.W[:] = np.nan
+        return res
+
+    monkeypatch.setattr(fitmod, "_result", corrupt)
+    with pytest.raises(FloatingPointError, match=msg(r"non-finite", r"Adam diverged: lower lr \(now 0.5\)")):
+        nmfcore.fit(X, 2, structure="autoencoder", lr=0.5, max_iter=5)
