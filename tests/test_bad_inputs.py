@@ -1142,3 +1142,217 @@ def test_a_diverging_adam_fit_names_lr(monkeypatch):
     monkeypatch.setattr(fitmod, "_result", corrupt)
     with pytest.raises(FloatingPointError, match=msg(r"non-finite", r"Adam diverged: lower lr \(now 0.5\)")):
         nmfcore.fit(X, 2, structure="autoencoder", lr=0.5, max_iter=5)
+
+
+# --- command line: output folders of other tools, select's lists
+
+def _good_file(tmp_path):
+    path = tmp_path / "good.tsv"
+    df = pd.DataFrame(X, index=pd.Index([f"s{i}" for i in range(10)], name="sample"),
+                      columns=[f"f{j}" for j in range(8)])
+    df.to_csv(path, sep="\t")
+    return path
+
+
+def test_cli_fit_refuses_a_folder_of_another_tool(tmp_path, tripwire, capsys):
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "G.tsv").write_text("mine\n")
+    (other / "summary.json").write_text('{"mine": 1}')
+    assert cli_main(["fit", str(_good_file(tmp_path)), "--rank", "2", "--max-iter", "20", "--out", str(other)]) == 2
+    assert re.search(msg(r"already holds G.tsv, summary.json and is not an earlier nmfcore result",
+                         r"choose a new or empty output folder"), capsys.readouterr().err)
+    assert not tripwire
+    assert (other / "G.tsv").read_text() == "mine\n" and (other / "summary.json").read_text() == '{"mine": 1}'
+
+
+def test_cli_fit_replaces_an_earlier_result(tmp_path):
+    counts, out = _good_file(tmp_path), tmp_path / "res"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for rank in (3, 2):
+            assert cli_main(["fit", str(counts), "--rank", str(rank), "--max-iter", "20", "--out", str(out)]) == 0
+    summary = nmfcore.io.read_result(out)["summary"]
+    assert summary["format"] == nmfcore.io.RESULT_FORMAT and summary["row"]["rank"] == 2
+
+
+@pytest.mark.parametrize("command", ["fit", "select"])
+def test_cli_refuses_an_empty_output_path(tmp_path, command, tripwire, capsys):
+    args = ["--rank", "2"] if command == "fit" else ["--ranks", "2"]
+    assert cli_main([command, str(_good_file(tmp_path)), *args, "--out", ""]) == 2
+    assert re.search(msg(r"output folder '' is empty", r"give a folder path"), capsys.readouterr().err)
+    assert not tripwire and sorted(p.name for p in tmp_path.iterdir()) == ["good.tsv"]
+
+
+@pytest.mark.parametrize("extra, problem", [
+    (["--noise", ""], r"--noise lists no name \(got ''\)"),
+    (["--noise", " , "], r"--noise lists no name \(got ' , '\)"),
+    (["--structure", ""], r"--structure lists no name"),
+    (["--jobs", "-3"], r"--jobs must be an integer >= 1, got -3"),
+    (["--noise", "poisson,poisson"], r"--noise lists poisson more than once"),
+    (["--structure", "nmf,nmf"], r"--structure lists nmf more than once"),
+], ids=["noise-empty", "noise-blank-list", "structure-empty", "jobs-negative", "noise-twice", "structure-twice"])
+def test_cli_select_refuses_bad_lists_before_creating_anything(tmp_path, extra, problem, tripwire, capsys):
+    out = tmp_path / "so1"
+    assert cli_main(["select", str(_good_file(tmp_path)), "--ranks", "2", *extra, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert re.search(problem, err) and "Traceback" not in err, err
+    assert not tripwire and not out.exists()
+
+
+@pytest.mark.parametrize("content", ["selection.tsv", "best"])
+def test_cli_select_refuses_a_folder_that_is_not_select_output(tmp_path, content, tripwire, capsys):
+    out = tmp_path / "sel"
+    (out / "best").mkdir(parents=True)
+    (out / "best" / "W.tsv").write_text("mine\n")
+    if content == "selection.tsv":
+        (out / "selection.tsv").write_text("mine\n")
+    assert cli_main(["select", str(_good_file(tmp_path)), "--ranks", "2", "--out", str(out)]) == 2
+    assert re.search(r"already holds .* and is not an earlier (select output|nmfcore result)",
+                     capsys.readouterr().err)
+    assert not tripwire and (out / "best" / "W.tsv").read_text() == "mine\n"
+
+
+def test_cli_select_reruns_into_its_own_folder(tmp_path):
+    counts, out = _good_file(tmp_path), tmp_path / "sel"
+    args = ["select", counts, "--ranks", "2", "--noise", "poisson", "--seeds", "1", "--jobs", "1",
+            "--max-iter", "2000", "--tol", "1e-4", "--out", out]
+    first = _run_cli(tmp_path, *args)
+    assert first.returncode == 0 and (out / "best" / "summary.json").exists(), first.stderr
+    again = _run_cli(tmp_path, *args)
+    assert again.returncode == 0, again.stderr
+
+
+# --- reading files: labels as written, messages that name the problem
+
+def _relabelled(tmp_path, ids, name="ids.tsv"):
+    lines = _good_file(tmp_path).read_text().splitlines()
+    path = tmp_path / name
+    path.write_text("\n".join([lines[0]] + [i + line[line.index("\t"):] for i, line in zip(ids, lines[1:])]) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("ids", [[f"{i:03d}" for i in range(10)], ["1.50", "1.5e0"] + [f"s{i}" for i in range(8)],
+                                 ["NA", "None", "nan", "null", "TRUE"] + [f"s{i}" for i in range(5)]],
+                         ids=["leading-zeros", "equal-as-numbers", "missing-value-words"])
+def test_labels_are_read_as_written_and_written_back(tmp_path, ids):
+    df = nmfcore.io.read_matrix(_relabelled(tmp_path, ids))
+    assert list(df.index) == ids and list(df.columns) == [f"f{j}" for j in range(8)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = nmfcore.fit(df, 2, max_iter=10)
+    nmfcore.io.write_result(res, tmp_path / "out", samples=df.index, features=df.columns)
+    assert (tmp_path / "out" / "W.tsv").read_text().split("\n")[1].split("\t")[0] == ids[0]
+    assert list(nmfcore.io.read_result(tmp_path / "out")["W"].index) == ids
+
+
+def test_missing_data_cells_are_still_reported_with_labels_kept(tmp_path):
+    path = _relabelled(tmp_path, ["NA"] + [f"s{i}" for i in range(1, 10)])
+    text = path.read_text().splitlines()
+    fields = text[2].split("\t")
+    fields[3] = "NA"
+    text[2] = "\t".join(fields)
+    path.write_text("\n".join(text) + "\n")
+    with pytest.raises(ValueError, match=msg(r"missing value at sample 's1', feature 'f2'", r"fill or remove it")):
+        nmfcore.io.read_matrix(path)
+
+
+def _variant(tmp_path, kind):
+    lines = _good_file(tmp_path).read_text().splitlines()
+    rows = [line.split("\t") for line in lines]
+    if kind == "latin1":
+        path = tmp_path / "latin1.tsv"
+        path.write_bytes(lines[0].encode() + b"\n" + "\n".join(["caf\xe9" + lines[1][2:]] + lines[2:]).encode("latin-1"))
+        return path
+    if kind == "semicolon":
+        text = "\n".join(";".join(r) for r in rows)
+    elif kind == "bool_column":
+        rows[0].append("flag")
+        for i, r in enumerate(rows[1:]):
+            r.append("TRUE" if i % 2 else "FALSE")
+        text = "\n".join("\t".join(r) for r in rows)
+    else:  # an integer matrix with 2**64 in one cell
+        rows = [rows[0]] + [[r[0]] + [str(int(float(v))) for v in r[1:]] for r in rows[1:]]
+        rows[3][2] = "18446744073709551616"
+        text = "\n".join("\t".join(r) for r in rows)
+    path = tmp_path / f"{kind}.tsv"
+    path.write_text(text + "\n")
+    return path
+
+
+@pytest.mark.parametrize("kind, problem, fix", [
+    ("latin1", r"latin1.tsv: not UTF-8 text", r"save it as UTF-8, e.g. iconv -f latin1 -t utf-8"),
+    ("semicolon", r"semicolon.tsv: the separator looks like ';'", r"read tab-separated \(or comma-separated"),
+    ("bool_column", r"bool_column.tsv: column\(s\) \['flag'\] hold TRUE/FALSE values", r"write them as 1/0"),
+    ("big_integer", r"big_integer.tsv: column 'f1' holds whole numbers beyond 64-bit integers "
+                    r"\(e.g. '18446744073709551616' at sample 's2'\)", r"floating-point notation"),
+])
+def test_file_messages_name_the_problem(tmp_path, kind, problem, fix, tripwire, capsys):
+    path = _variant(tmp_path, kind)
+    with pytest.raises(ValueError, match=msg(problem, fix)):
+        nmfcore.io.read_matrix(path)
+    assert cli_main(["fit", str(path), "--rank", "2", "--out", str(tmp_path / "o")]) == 2
+    assert re.search(msg(problem, fix), capsys.readouterr().err)
+    assert not tripwire and not (tmp_path / "o").exists()
+
+
+# --- read_result checks the folder against its summary.json
+
+def _result_folder(tmp_path, name="res", structure="nmf", rank=2):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = nmfcore.fit(X, rank, structure=structure, max_iter=10)
+    return nmfcore.io.write_result(res, tmp_path / name)
+
+
+def _break_result(tmp_path, kind):
+    out = _result_folder(tmp_path)
+    if kind == "missing_W":
+        (out / "W.tsv").unlink()
+    elif kind == "W_of_rank_3":
+        (out / "W.tsv").write_text((_result_folder(tmp_path, "r3", rank=3) / "W.tsv").read_text())
+    elif kind == "W_with_nan":
+        lines = (out / "W.tsv").read_text().splitlines()
+        lines[3] = lines[3].rsplit("\t", 1)[0] + "\tnan"
+        (out / "W.tsv").write_text("\n".join(lines) + "\n")
+    elif kind == "truncated_W":
+        text = (out / "W.tsv").read_text()
+        (out / "W.tsv").write_text(text[: len(text) // 2])
+    elif kind == "stray_G":
+        (out / "G.tsv").write_text((_result_folder(tmp_path, "c", structure="convex") / "G.tsv").read_text())
+    elif kind == "missing_summary":
+        (out / "summary.json").unlink()
+    elif kind == "truncated_summary":
+        (out / "summary.json").write_text((out / "summary.json").read_text()[:60])
+    elif kind == "foreign_summary":
+        (out / "summary.json").write_text('{"mine": 1}')
+    elif kind == "empty_W":
+        (out / "W.tsv").write_text("")
+    elif kind == "a_file":
+        return out / "W.tsv"
+    elif kind == "select_output":
+        sel = tmp_path / "sel"
+        sel.mkdir()
+        (sel / "selection.tsv").write_text("noise\tstructure\trank\tseed\n")
+        return sel
+    return out
+
+
+@pytest.mark.parametrize("kind, exc, problem", [
+    ("missing_W", FileNotFoundError, r"W.tsv is missing"),
+    ("W_of_rank_3", nmfcore.io.ResultError, r"W.tsv has shape \(10, 3\), but summary.json says \(10, 2\)"),
+    ("W_with_nan", nmfcore.io.ResultError, r"W.tsv has missing, non-numeric or non-finite values"),
+    ("truncated_W", nmfcore.io.ResultError, r"W.tsv has shape \(\d, 2\), but summary.json says \(10, 2\)"),
+    ("stray_G", nmfcore.io.ResultError, r"G.tsv beside a nmf result"),
+    ("missing_summary", FileNotFoundError, r"summary.json is missing"),
+    ("truncated_summary", nmfcore.io.ResultError, r"summary.json cannot be read .*truncated or not JSON"),
+    ("foreign_summary", nmfcore.io.ResultError, r"summary.json was not written by nmfcore"),
+    ("empty_W", nmfcore.io.ResultError, r"W.tsv cannot be read \(EmptyDataError"),
+    ("a_file", nmfcore.io.ResultError, r"W.tsv is a file, not a result folder"),
+    ("select_output", FileNotFoundError, r"looks like select output: read .*sel/best"),
+])
+def test_read_result_checks_the_folder(tmp_path, kind, exc, problem):
+    path = _break_result(tmp_path, kind)
+    with pytest.raises(exc, match=msg(re.escape(str(path)) if kind != "a_file" else "res", problem)):
+        nmfcore.io.read_result(path)
+    assert issubclass(nmfcore.io.ResultError, ValueError)
