@@ -54,6 +54,9 @@ def check_settings(structure, rank, kw):
     if opts["ae_constraint"] not in ("abs", "project"):
         raise ValueError(f"ae_constraint must be 'abs' or 'project', got {opts['ae_constraint']!r}")
     check_budget(opts["n_restarts"], opts["pre_iter"], opts["max_iter"])
+    if opts["pre_iter"] and opts["n_restarts"] == 1:
+        warnings.warn(f"pre_iter={opts['pre_iter']} only applies with n_restarts > 1 (pre-iterations choose among "
+                      "restarts); ignored with one start", UserWarning, stacklevel=3)
 
     if opts["ae_init"] not in ("scaled", "uniform"):
         raise ValueError(f"ae_init must be 'scaled' or 'uniform', got {opts['ae_init']!r}")
@@ -75,14 +78,11 @@ def check_settings(structure, rank, kw):
 
 
 def check_budget(n_restarts, pre_iter, max_iter):
-    """pre_iter runs every restart before the best continues: it must be below max_iter, and it means nothing
-    with one start (a warning)."""
-    if pre_iter >= max_iter and pre_iter:
+    """pre_iter runs every restart before the best continues: it must be below max_iter (also checked when the
+    workflow plans its fits)."""
+    if pre_iter and pre_iter >= max_iter:
         raise ValueError(f"pre_iter={pre_iter} must be below max_iter={max_iter}: the restarts are pre-iterated "
                          "before the best one continues to max_iter; lower pre_iter")
-    if pre_iter and n_restarts == 1:
-        warnings.warn(f"pre_iter={pre_iter} only applies with n_restarts > 1 (pre-iterations choose among "
-                      "restarts); ignored with one start", UserWarning, stacklevel=4)
 
 
 def check_data(X, rank, structure, spec, init, name="X"):

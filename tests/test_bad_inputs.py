@@ -1356,3 +1356,98 @@ def test_read_result_checks_the_folder(tmp_path, kind, exc, problem):
     with pytest.raises(exc, match=msg(re.escape(str(path)) if kind != "a_file" else "res", problem)):
         nmfcore.io.read_result(path)
     assert issubclass(nmfcore.io.ResultError, ValueError)
+
+
+# --- workflow planning (round 4)
+
+def _text_classes_twice(c):
+    c["datasets"]["words"] = {"source": "reuters_r8", "kind": "text", "classes": ["earn", "earn"], "n_docs": 60}
+
+
+def _positive_catalogue_with_zeros(c):
+    c["datasets"]["cat21"] = {"source": "brca21", "kind": "catalogue", "strictly_positive": True}
+    c["noise_models"]["gamma"] = {"family": "gamma"}
+    c["experiments"]["gamma_fits"] = {"datasets": ["cat21"], "structures": ["nmf"], "noise_models": ["gamma"],
+                                      "ranks": [2]}
+
+
+def _pre_iter_in_experiment(c):
+    c.setdefault("fit", {}).update(n_restarts=2, max_iter=300)
+    next(iter(c["experiments"].values())).setdefault("fit", {})["pre_iter"] = 400
+
+
+WORKFLOW_CASES_4 = [
+    pytest.param(_text_classes_twice, [r"datasets.words.classes: \['earn'\] listed more than once",
+                                       r"list each class once"], id="text-classes-twice"),
+    pytest.param(lambda c: c.__setitem__("fit", {"pre_iter": 500, "max_iter": 300, "n_restarts": 2}),
+                 [r"pre_iter=500 must be below max_iter=300", r"set by fit.pre_iter and fit.max_iter",
+                  r"lower pre_iter"], id="fit-pre-iter-above-max-iter"),
+    pytest.param(_pre_iter_in_experiment, [r"pre_iter=400 must be below max_iter=\d+",
+                                           r"set by experiments.\w+.fit.pre_iter"], id="experiment-pre-iter"),
+    pytest.param(_positive_catalogue_with_zeros, [r"datasets.cat21.strictly_positive: true, but the data have \d+ "
+                                                  r"zero entries", r"remove strictly_positive"],
+                 id="strictly-positive-catalogue-with-zeros"),
+    pytest.param(lambda c: c["datasets"].__setitem__("cat21", {"source": "brca21", "kind": "catalogue",
+                                                               "replicate": 3}),
+                 [r"datasets.cat21: \['replicate'\] only apply to kind: simulated", r"remove them"],
+                 id="replicate-on-a-catalogue"),
+    pytest.param(lambda c: c["datasets"].__setitem__("cat21", {"source": "brca21", "kind": "catalogue",
+                                                               "sim_noise": "nb"}),
+                 [r"datasets.cat21: \['sim_noise'\] only apply to kind: simulated"], id="sim-noise-on-a-catalogue"),
+    pytest.param(_add_noise("tw01", {"family": "tweedie", "powers": [0, 1, 1.5]}),
+                 [r"noise_models.tw01: a profiled tweedie grid takes powers 1 < p <= 2, got \[0.0, 1.0\]",
+                  r"fit them as such"], id="tweedie-grid-with-0-and-1"),
+    pytest.param(_add_noise("nbl", {"family": "nb", "dispersion": "shared", "alpha": [1, 2]}),
+                 [r"\[1, 2\] is not of type 'number'", r"instance\['noise_models'\]\['nbl'\]\['alpha'\]"],
+                 id="nb-shared-with-alpha-list"),
+    pytest.param(lambda c: c.setdefault("fit", {}).__setitem__("tol", 5),
+                 [r"5 is greater than or equal to the maximum of 1", r"instance\['fit'\]\['tol'\]"], id="tol-5"),
+    pytest.param(lambda c: c["structures"].__setitem__("autoencoder", {"lr": 1e300}),
+                 [r"is greater than the maximum of 1", r"\['autoencoder'\]\['lr'\]"], id="lr-1e300"),
+]
+
+
+@pytest.mark.workflow
+@needs_workflow
+@pytest.mark.parametrize("mutate, parts", WORKFLOW_CASES_4)
+def test_workflow_round4_rejects_at_planning(tmp_path, mutate, parts):
+    config = _base_config()
+    mutate(config)
+    res = _dry_run(tmp_path, config)
+    out = res.stdout + res.stderr
+    assert res.returncode != 0, out[-3000:]
+    assert re.search(msg(*parts), out), out[-3000:]
+    assert "Traceback" not in out or "ConfigError" in out
+    assert not (tmp_path / "results").exists()
+
+
+def _yaml_with_merge(extra_key=""):
+    import yaml
+
+    text = yaml.safe_dump(_base_config(), sort_keys=False)
+    merged = ("noise_models:\n  nbm: &nbs {family: nb, dispersion: shared}\n"
+              f"  nbm_sample: {{<<: *nbs, dispersion: sample{extra_key}}}\n")
+    return text.replace("noise_models:\n", merged, 1)
+
+
+@pytest.mark.workflow
+@needs_workflow
+def test_workflow_accepts_yaml_merge_keys(tmp_path):
+    """`<<: *anchor` merges a mapping; a key given explicitly overrides the merged one (YAML 1.1 merge)."""
+    (tmp_path / "merge.yaml").write_text(_yaml_with_merge())
+    res = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--directory", str(tmp_path),
+                          "--configfile", str(tmp_path / "merge.yaml"), "-n", "--quiet", "rules"],
+                         capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert res.returncode == 0, (res.stdout + res.stderr)[-3000:]
+
+
+@pytest.mark.workflow
+@needs_workflow
+def test_workflow_merge_keys_keep_rejecting_explicit_duplicates(tmp_path):
+    (tmp_path / "merge.yaml").write_text(_yaml_with_merge(", dispersion: shared"))
+    res = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--directory", str(tmp_path),
+                          "--configfile", str(tmp_path / "merge.yaml"), "-n", "--quiet", "rules"],
+                         capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    out = res.stdout + res.stderr
+    assert res.returncode != 0
+    assert re.search(msg(r"merge.yaml: key 'dispersion' appears twice", r"remove or rename"), out), out[-3000:]
