@@ -137,7 +137,8 @@ def _common(p):
     p.add_argument("--threads", type=int, default=None,
                    help="BLAS threads (default: the cores this process may use, from CPU affinity and "
                         "SLURM_CPUS_PER_TASK; with select --jobs > 1 every worker uses one)")
-    p.add_argument("--out", required=True, help="output folder (created; an earlier result in it is replaced)")
+    p.add_argument("--out", required=True, help="output folder (created; an earlier nmfcore result in it is replaced, "
+                                               "a folder holding other files of the same names is refused)")
 
 
 def _settings(args, structure="autoencoder"):
@@ -188,9 +189,10 @@ def main(argv=None) -> int:
         V.check_structure(args.structure) if args.command == "fit" else None
         for name in ("restarts", "max_iter", "check_every", "nb_rounds"):
             V.check_positive_int(getattr(args, name), "--" + name.replace("_", "-"))
-        if args.threads is not None:
-            V.check_positive_int(args.threads, "--threads")
-        check_output_dir(args.out, inputs=[args.counts])
+        for name in ("threads", "jobs"):
+            if getattr(args, name, None) is not None:
+                V.check_positive_int(getattr(args, name), "--" + name)
+        check_output_dir(args.out, inputs=[args.counts], select=args.command == "select")
         if args.command == "select":
             check_output_dir(os.path.join(args.out, "best"), inputs=[args.counts])
         with warnings.catch_warnings():
@@ -241,12 +243,8 @@ def _select(args, X, argv) -> int:
 
     try:
         ranks = S.parse_ranks(args.ranks)
-        noises = [n.strip() for n in args.noise.split(",") if n.strip()]
-        for n in noises:
-            S.noise_spec(n)
-        structures = [s.strip() for s in args.structure.split(",") if s.strip()]
-        for s in structures:
-            V.check_structure(s)
+        noises = _name_list(args.noise, "--noise", S.noise_spec)
+        structures = _name_list(args.structure, "--structure", V.check_structure)
         V.check_positive_int(args.seeds, "--seeds")
         bound = min(X.shape)
         if ranks[-1] >= bound:
@@ -274,6 +272,19 @@ def _select(args, X, argv) -> int:
           f"{jobs} process(es)", file=sys.stderr)
     rows, results = S.run_grid(values, ranks, noises, structures, range(args.seeds), _settings(args), jobs=jobs)
     return _report(args, X, rows, results, integer)
+
+
+def _name_list(text, option, check):
+    """A comma-separated list of names, each passed to ``check``: none, or one twice, is an error."""
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise ValueError(f"{option} lists no name (got {text!r}); give at least one, comma-separated")
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ValueError(f"{option} lists {', '.join(dup)} more than once; list each once")
+    for name in names:
+        check(name)
+    return names
 
 
 def _report(args, X, rows, results, integer) -> int:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from decimal import Decimal
 
 import numpy as np
 
@@ -16,7 +17,7 @@ class ConvergenceWarning(UserWarning):
 def _check_frame(X, name):
     """A pandas input: no date/time columns (a conversion would fit nanoseconds) and unique labels (the factors'
     rows and columns are named by them)."""
-    dtypes = [X.dtype] if not hasattr(X, "dtypes") else list(X.dtypes)
+    dtypes = list(X.dtypes) if getattr(X, "ndim", 2) == 2 else [X.dtype]  # a Series: refused as 1-D below
     timed = [str(d) for d in dtypes if getattr(d, "kind", "") in "mM"]
     if timed:
         raise ValueError(f"{name} has date/time values ({timed[0]}); they are not counts: pass numeric columns only")
@@ -56,7 +57,9 @@ def check_matrix(X, *, name="X", allow_zero_rows=False, allow_zero_cols=False, a
                          "pass a rectangular array of numbers (samples x features)") from None
     if np.issubdtype(arr.dtype, np.complexfloating):
         raise ValueError(f"{name} must be real-valued, got dtype {arr.dtype}; pass the real counts")
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+    if arr.dtype == object:
+        arr = _object_numbers(arr, name)
+    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
         raise ValueError(f"{name} must be numeric, got dtype {arr.dtype}; convert labels/strings "
                          "out of the matrix (samples as rows, features as columns, counts as cells)")
     if arr.ndim != 2:
@@ -67,7 +70,7 @@ def check_matrix(X, *, name="X", allow_zero_rows=False, allow_zero_cols=False, a
         raise ValueError(f"{name} of shape {arr.shape} is too small: NMF needs at least 2 samples and 2 features")
     if arr.dtype == bool:
         warnings.warn(f"{name} is boolean: fitted as 0/1 counts (presence/absence)", UserWarning, stacklevel=3)
-    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    arr = _as_float64(arr, name)
     bad = ~np.isfinite(arr)
     if bad.any():
         i, j = np.argwhere(bad)[0]
@@ -97,6 +100,47 @@ def check_matrix(X, *, name="X", allow_zero_rows=False, allow_zero_cols=False, a
     return arr
 
 
+def _where(idx):
+    return f"row {idx[0]}, column {idx[1]}" if len(idx) == 2 else f"index {idx}"
+
+
+def _object_numbers(arr, name):
+    """An object array (a list holding None, Decimal, Fraction, Python ints beyond int64, strings): exact
+    numbers become float64 (as a pandas frame of them converts); a missing value or text is refused by position."""
+    for idx, v in np.ndenumerate(arr):
+        if v is None:
+            raise ValueError(f"{name} has a missing value (None) at {_where(idx)}; remove or impute it before fitting")
+        if isinstance(v, (bool, np.bool_, complex, np.complexfloating)) or not isinstance(v, (numbers.Real, Decimal)):
+            raise ValueError(f"{name} must be numeric, got dtype object with {type(v).__name__} {v!r} at "
+                             f"{_where(idx)}; convert labels/strings out of the matrix (samples as rows, features "
+                             "as columns, counts as cells)")
+    return _as_float64(arr, name)
+
+
+def _finite(v):
+    if isinstance(v, Decimal):
+        return v.is_finite()
+    return bool(np.isfinite(v)) if isinstance(v, (float, np.floating)) else True  # int, Fraction: exact
+
+
+def _as_float64(arr, name):
+    """``arr`` as C-contiguous float64. Values that overflow to inf or underflow to 0 in the conversion (a
+    longdouble, Decimal, Fraction or huge int) are refused as such (not as NaN/inf or an all-zero row)."""
+    if arr.dtype.kind not in "fO" or arr.dtype == np.float64 or arr.size == 0:
+        return np.ascontiguousarray(arr, dtype=np.float64)
+    with np.errstate(over="ignore", under="ignore"):
+        out = np.ascontiguousarray(arr.astype(np.float64))
+    finite = np.isfinite(arr) if arr.dtype != object else np.vectorize(_finite, otypes=[bool])(arr)
+    for bad, what, limit in ((np.isinf(out) & finite, "overflow", "above ~1.8e308"),
+                             ((out == 0) & (arr != 0), "underflow", "below ~4.9e-324")):
+        if bad.any():
+            i = tuple(int(k) for k in np.argwhere(bad)[0])
+            raise ValueError(f"{name} has {int(bad.sum())} value(s) that {what} float64 ({limit}), first {arr[i]!s} "
+                             f"at {_where(i)}; the fit computes in float64: rescale the data (e.g. divide or "
+                             "multiply by a power of ten)")
+    return out
+
+
 def check_rank(rank, shape, structure="nmf"):
     if isinstance(rank, bool) or not isinstance(rank, numbers.Integral):
         raise ValueError(f"rank must be an integer, got {rank!r}")
@@ -122,7 +166,8 @@ def check_positive_int(value, name, minimum=1):
 
 
 def check_positive_float(value, name, allow_zero=False):
-    ok = isinstance(value, numbers.Real) and np.isfinite(value) and (value >= 0 if allow_zero else value > 0)
+    ok = (not isinstance(value, (bool, np.bool_)) and isinstance(value, numbers.Real) and np.isfinite(value)
+          and (value >= 0 if allow_zero else value > 0))
     if not ok:
         raise ValueError(f"{name} must be a {'non-negative' if allow_zero else 'positive'} number, got {value!r}")
     return float(value)
@@ -154,3 +199,18 @@ def check_init(init, factor_names, shapes, structure):
                                  "empty (0/0): give every row and column a positive entry")
         out[k] = a
     return out
+
+
+def check_init_scale(X, init):
+    """The starting mean ``W @ H`` (``W @ G @ X``) must be representable and within 1e+/-100 of the data's
+    scale: a start whose product under- or overflows gives 0/0 or inf in the first update."""
+    with np.errstate(all="ignore"):
+        mu = init["W"] @ (init["H"] if "H" in init else init["G"] @ X)
+        ratio = float(np.mean(mu)) / float(np.mean(X))
+    if not np.all(np.isfinite(mu)) or not 1e-100 < ratio < 1e100:
+        what = ("overflows (inf)" if not np.all(np.isfinite(mu)) else
+                f"has mean {np.mean(mu):.3g}, {'below' if ratio <= 1e-100 else 'above'} 1e+/-100 times X's mean "
+                f"{np.mean(X):.3g}" + (" (it underflows)" if np.max(mu) == 0 else ""))
+        product = "init['W'] @ init['H']" if "H" in init else "init['W'] @ init['G'] @ X"
+        raise ValueError(f"the starting mean {product} {what}; scale the starting factors to the data (e.g. so "
+                         "that W @ H is near X) or leave init out")

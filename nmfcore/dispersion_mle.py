@@ -79,7 +79,8 @@ def nb_alpha_mle(X, mu, *, per_sample: bool = False, start=None, max_iter: int =
         g, h = derivs(ar, rows)
         # Newton on t = log(alpha): dl/dt = a g, d2l/dt2 = a^2 h + a g
         gt, ht = ar * g, ar * ar * h + ar * g
-        step = np.clip(np.where(ht < 0, -gt / ht, np.sign(gt) * 1.0), -5, 5)
+        with np.errstate(divide="ignore", invalid="ignore"):  # ht = 0 takes the other branch
+            step = np.clip(np.where(ht < 0, -gt / ht, np.sign(gt) * 1.0), -5, 5)
         new_a, new_val = ar.copy(), cur[rows]
         t = np.ones_like(ar)
         pending = np.abs(step) >= tol

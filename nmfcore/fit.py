@@ -560,9 +560,10 @@ def fit_many(Xs, rank, *, noise="poisson", structure="nmf", n_restarts=1, max_it
             results[i].timings["total_s"] = results[i].time_s
     for i, r in enumerate(results):  # no NaN ever leaves a fit
         if not all(np.all(np.isfinite(a)) for a in (r.W, r.H, r.loglik, r.divergence)):
+            adam = f"; Adam diverged: lower lr (now {opts['lr']:g})" if solver == "adam" else ""
             raise FloatingPointError(f"the fit of {'X' if len(Xs) == 1 else f'Xs[{i}]'} produced non-finite values "
                                      "(NaN/inf); check the data's scale (rescale values above ~1e150 or below "
-                                     "~1e-150) and any given init")
+                                     f"~1e-150) and any given init{adam}")
     bad = [i for i, r in enumerate(results) if not r.converged]
     if bad:
         label = results[bad[0]].noise.label

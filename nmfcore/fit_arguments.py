@@ -35,6 +35,9 @@ def check_settings(structure, rank, kw):
         opts[name] = V.check_positive_int(opts[name], name)
     opts["pre_iter"] = V.check_positive_int(opts["pre_iter"], "pre_iter", minimum=0)
     opts["tol"] = V.check_positive_float(opts["tol"], "tol", allow_zero=True)
+    if opts["tol"] >= 1:
+        raise ValueError(f"tol must be in [0, 1) (a relative change of the divergence), got {opts['tol']!r}; "
+                         "e.g. 1e-6")
     opts["nb_tol"] = V.check_positive_float(opts["nb_tol"], "nb_tol")
     solver = opts["solver"] or ("adam" if structure == "autoencoder" else "mm")
     if solver not in ("mm", "adam"):
@@ -53,9 +56,10 @@ def check_settings(structure, rank, kw):
     opts["ae_constraint"] = opts["ae_constraint"] or "abs"
     if opts["ae_constraint"] not in ("abs", "project"):
         raise ValueError(f"ae_constraint must be 'abs' or 'project', got {opts['ae_constraint']!r}")
-    if opts["n_restarts"] > 1 and opts["pre_iter"] >= opts["max_iter"]:
-        raise ValueError(f"pre_iter={opts['pre_iter']} must be below max_iter={opts['max_iter']}: the restarts are "
-                         "pre-iterated before the best one continues to max_iter")
+    check_budget(opts["n_restarts"], opts["pre_iter"], opts["max_iter"])
+    if opts["pre_iter"] and opts["n_restarts"] == 1:
+        warnings.warn(f"pre_iter={opts['pre_iter']} only applies with n_restarts > 1 (pre-iterations choose among "
+                      "restarts); ignored with one start", UserWarning, stacklevel=3)
 
     acc = opts.get("accelerate")
     opts["accelerate"] = None if isinstance(acc, str) and acc == "auto" else acc
@@ -69,6 +73,9 @@ def check_settings(structure, rank, kw):
         raise ValueError(f"ae_init must be 'scaled' or 'uniform', got {opts['ae_init']!r}")
     if solver == "adam":
         opts["lr"] = V.check_positive_float(opts["lr"], "lr")
+        if opts["lr"] > 1:
+            raise ValueError(f"lr must be in (0, 1] (Adam's step size; default 1e-4, paper 2 used 1e-3 to 1e-2), "
+                             f"got {opts['lr']!r}")
     if str(opts["dtype"]) not in ("float64", "float32"):
         raise ValueError(f"dtype must be 'float64' or 'float32', got {opts['dtype']!r}")
     opts["dtype"] = np.dtype(str(opts["dtype"]))
@@ -79,6 +86,14 @@ def check_settings(structure, rank, kw):
                       "repeats exactly (or at max_iter); use dtype='float64' for convergence to this tol",
                       UserWarning, stacklevel=3)
     return make_noise(opts.pop("noise")), opts
+
+
+def check_budget(n_restarts, pre_iter, max_iter):
+    """pre_iter runs every restart before the best continues: it must be below max_iter (also checked when the
+    workflow plans its fits)."""
+    if pre_iter and pre_iter >= max_iter:
+        raise ValueError(f"pre_iter={pre_iter} must be below max_iter={max_iter}: the restarts are pre-iterated "
+                         "before the best one continues to max_iter; lower pre_iter")
 
 
 def check_data(X, rank, structure, spec, init, name="X"):
@@ -101,6 +116,7 @@ def check_data(X, rank, structure, spec, init, name="X"):
         fn = STRUCTURES[structure].factor_names
         shapes = {"W": (n, rank), "H": (rank, m), "G": (rank, n)}
         init = V.check_init(init, fn, {k: shapes[k] for k in fn}, structure)
+        V.check_init_scale(X, init)
     return X, init
 
 

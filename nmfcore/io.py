@@ -15,15 +15,65 @@ from .fit import FitResult
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["read_matrix", "write_result", "read_result", "RESULT_FILES", "check_output_dir"]
+__all__ = ["read_matrix", "write_result", "read_result", "RESULT_FILES", "check_output_dir", "ResultError",
+           "is_result_folder"]
 
 #: every file write_result may write; a result folder holds one consistent set of them
 RESULT_FILES = ("W.tsv", "H.tsv", "G.tsv", "trace.tsv", "summary.json")
+#: what ``python -m nmfcore select`` writes into its folder (besides best/, a result folder)
+SELECT_FILES = ("selection.tsv", "selection.png", "best")
+#: the mark of a summary.json written by write_result (earlier versions: its four top-level keys)
+RESULT_FORMAT = "nmfcore.result/1"
+_LEGACY_SUMMARY_KEYS = {"row", "noise", "nuisance_path", "restarts"}
+_SELECTION_HEADER = "noise\tstructure\trank\tseed\t"
 
 
-def check_output_dir(outdir, inputs=()):
-    """Raise ``ValueError`` (before any work) if ``outdir`` cannot take a result or writing it would
-    overwrite one of ``inputs``."""
+class ResultError(ValueError):
+    """A result folder that is not a complete, consistent result of :func:`write_result`."""
+
+
+def _summary(folder: Path):
+    """summary.json of ``folder`` as a dict, or None where it is missing or not a JSON object."""
+    try:
+        summary = json.loads((folder / "summary.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return summary if isinstance(summary, dict) else None
+
+
+def is_result_folder(folder) -> bool:
+    """Whether ``folder`` holds a result written by :func:`write_result` (its summary.json says so)."""
+    summary = _summary(Path(folder))
+    return summary is not None and (summary.get("format") == RESULT_FORMAT or _LEGACY_SUMMARY_KEYS <= set(summary))
+
+
+def is_select_folder(folder) -> bool:
+    """Whether ``folder`` holds the output of an earlier ``select``: its selection.tsv, and best/ a result."""
+    folder = Path(folder)
+    try:
+        with open(folder / "selection.tsv") as fh:
+            ok = fh.readline().startswith(_SELECTION_HEADER)
+    except (OSError, UnicodeDecodeError):
+        return False
+    return ok and (not (folder / "best").exists() or is_result_folder(folder / "best"))
+
+
+def _check_not_foreign(out: Path, select: bool):
+    """Refuse a folder holding files a result would replace or delete unless they are an earlier result."""
+    names, own = (SELECT_FILES, is_select_folder) if select else (RESULT_FILES, is_result_folder)
+    theirs = [name for name in names if (out / name).exists()]
+    if theirs and not own(out):
+        what = "select output (selection.tsv)" if select else "nmfcore result (summary.json written by nmfcore)"
+        raise ValueError(f"output {out} already holds {', '.join(theirs)} and is not an earlier {what}; writing "
+                         "there would replace or delete them: choose a new or empty output folder")
+
+
+def check_output_dir(outdir, inputs=(), select=False):
+    """Raise ``ValueError`` (before any work) if ``outdir`` cannot take a result, holds files of something
+    else that the result would replace (an earlier result is replaced: documented), or writing it would
+    overwrite one of ``inputs``. ``select``: the folder of ``python -m nmfcore select``."""
+    if not str(outdir).strip():
+        raise ValueError(f"output folder {str(outdir)!r} is empty; give a folder path (e.g. --out fit1)")
     out = Path(outdir)
     if out.exists() and not out.is_dir():
         raise ValueError(f"output {out} exists and is not a directory; choose a directory path")
@@ -40,7 +90,13 @@ def check_output_dir(outdir, inputs=()):
         if Path(path).resolve() in targets:
             raise ValueError(f"writing the result to {out} would overwrite the input {path} (a result folder "
                              f"holds {', '.join(RESULT_FILES)}); choose another output folder")
+    if out.is_dir():
+        _check_not_foreign(out, select)
 
+
+#: cells read as missing (pandas' defaults); labels are never read as missing
+_NA_CELLS = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A",
+             "NA", "NULL", "NaN", "None", "n/a", "nan", "null")
 
 _SBS96 = re.compile(r"^[ACGT]\[[CT]>[ACGT]\][ACGT]$")
 
@@ -83,14 +139,19 @@ def read_matrix(path, *, transpose=False, orient=True) -> pd.DataFrame:
         raise ValueError(f"{path}: cannot be read ({exc}); if it is gzipped, fetch it again") from None
     csv = path.name.removesuffix(".gz").endswith(".csv") or ("\t" not in header and "," in header)
     sep, what = (",", "CSV") if csv else ("\t", "TSV")
+    _check_separator(path, header)
     try:
-        df = pd.read_csv(path, sep=sep, index_col=0)
+        df = _read_labelled(path, sep, len(header.split(sep)))
     except pd.errors.ParserError as exc:
         raise ValueError(f"{path}: malformed {what} ({exc}); every row needs the same number of "
                          f"{'comma' if csv else 'tab'}-separated fields as the header") from None
     except pd.errors.EmptyDataError:
         raise ValueError(f"{path} is empty; expected a header of feature labels and one row per sample") from None
-    except (OSError, EOFError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}: {exc.object[exc.start:exc.end]!r}); "
+                         "save it as UTF-8, e.g. iconv -f latin1 -t utf-8 FILE > FILE.utf8 for a Latin-1 "
+                         "file") from None
+    except (OSError, EOFError) as exc:
         raise ValueError(f"{path}: cannot be read ({exc}); if it is gzipped, fetch it again") from None
     labels = [x.strip('"') for x in header.split(sep)[1:]]
     if any(str(x).strip() == "" for x in labels) or any(str(c).startswith("Unnamed:") for c in df.columns):
@@ -118,15 +179,52 @@ def read_matrix(path, *, transpose=False, orient=True) -> pd.DataFrame:
         dup = labels[labels.duplicated()]
         if len(dup):
             raise ValueError(f"{path}: duplicated {axis} label(s) {list(dup[:5])}; labels must be unique")
-    bad = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]
-    if bad:
-        raise ValueError(f"{path}: non-numeric values in column(s) {bad[:5]}; the matrix must hold numbers only "
-                         "(sample ids in the first column, feature labels in the header)")
+    _check_cells(path, df)
     if df.isna().any().any():
         r, c = np.argwhere(df.isna().to_numpy())[0]
         raise ValueError(f"{path}: missing value at sample {df.index[r]!r}, feature {df.columns[c]!r} "
                          "(ragged row or empty cell); fill or remove it")
     return df
+
+
+def _read_labelled(path, sep, fields):
+    """A labelled table: the labels as the strings in the file ('007', 'NA', '1.50' kept), the data cells with
+    pandas' missing-value detection."""
+    import pandas as pd
+
+    return pd.read_csv(path, sep=sep, index_col=0, dtype={0: str}, keep_default_na=False,
+                       na_values={i: _NA_CELLS for i in range(1, fields)})
+
+
+def _check_separator(path, header):
+    """A header with neither a tab nor a comma but another separator (';', '|') would read as one column."""
+    if "\t" in header or "," in header:
+        return
+    for sep in (";", "|"):
+        if sep in header:
+            raise ValueError(f"{path}: the separator looks like {sep!r}; files are read tab-separated (or comma-"
+                             f"separated: .csv, or a header with commas): convert it, e.g. tr '{sep}' '\\t' < FILE")
+
+
+def _check_cells(path, df):
+    """Every data column numeric: TRUE/FALSE columns and integers beyond 64 bits named as such."""
+    import pandas as pd
+
+    logical = [c for c in df.columns if pd.api.types.is_bool_dtype(df[c])]
+    if logical:
+        raise ValueError(f"{path}: column(s) {logical[:5]} hold TRUE/FALSE values, not numbers; the matrix must "
+                         "hold numbers only: write them as 1/0 or remove the column(s)")
+    bad = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]
+    for c in bad:
+        text = df[c].dropna().astype(str)
+        big = text[text.str.fullmatch(r"\s*\+?\d{20,}\s*")]
+        if len(big) and pd.to_numeric(text, errors="coerce").notna().all():
+            raise ValueError(f"{path}: column {c!r} holds whole numbers beyond 64-bit integers (e.g. {big.iloc[0]!r} "
+                             f"at sample {big.index[0]!r}); write them in floating-point notation (e.g. "
+                             f"{float(big.iloc[0]):.6e}) or rescale the data")
+    if bad:
+        raise ValueError(f"{path}: non-numeric values in column(s) {bad[:5]}; the matrix must hold numbers only "
+                         "(sample ids in the first column, feature labels in the header)")
 
 
 def _umask() -> int:
@@ -170,7 +268,7 @@ def write_result(result: FitResult, outdir, *, samples=None, features=None, extr
     texts = {f"{name}.tsv": df.to_csv(sep="\t", float_format="%.10g") for name, df in frames.items()}
     trace = pd.DataFrame(result.trace, columns=["iteration", "divergence"])
     texts["trace.tsv"] = trace.to_csv(sep="\t", index=False, float_format="%.12g")
-    summary = {"row": result.to_row(), "noise": {"label": result.noise.label, **result.noise.params},
+    summary = {"format": RESULT_FORMAT, "row": result.to_row(), "noise": {"label": result.noise.label, **result.noise.params},
                "nuisance_path": result.nuisance_path, "restarts": result.restarts}
     if np.ndim(getattr(result.noise, "alpha", 0)) == 1:
         summary["noise"]["alpha_per_sample"] = dict(zip(samples, map(float, result.noise.alpha)))
@@ -209,11 +307,64 @@ def _json_default(o):
 
 
 def read_result(outdir):
-    """Read back what :func:`write_result` wrote: dict of DataFrames plus ``summary``."""
+    """Read back what :func:`write_result` wrote: dict of DataFrames (``W``, ``H``, and ``G`` for convex NMF and
+    the autoencoder) plus ``summary``. Checked against summary.json (structure, rank, shapes, finite values);
+    raises :class:`ResultError` (a ``ValueError``) or ``FileNotFoundError`` naming the folder and the file."""
+    out = Path(outdir)
+    summary = _read_summary(out)
+    row = summary["row"]
+    names = ("W", "H", "G") if row["structure"] in ("convex", "autoencoder") else ("W", "H")
+    if "G" not in names and (out / "G.tsv").exists():
+        raise ResultError(f"result {out}: G.tsv beside a {row['structure']} result (only convex NMF and the "
+                          "autoencoder have G); the folder mixes two results: fit again into an empty folder")
+    n, m, k = row["n_samples"], row["n_features"], row["rank"]
+    shapes = {"W": (n, k), "H": (k, m), "G": (k, n)}
+    res = {name: _read_factor(out, name, shapes[name]) for name in names}
+    res["summary"] = summary
+    return res
+
+
+def _read_summary(out: Path) -> dict:
+    if not out.exists():
+        raise FileNotFoundError(f"result folder {out} does not exist; check the path")
+    if not out.is_dir():
+        raise ResultError(f"{out} is a file, not a result folder (W.tsv, H.tsv, trace.tsv, summary.json)")
+    if not (out / "summary.json").exists():
+        hint = (f"; it looks like select output: read {out / 'best'}" if (out / "selection.tsv").exists()
+                else ": it is not an nmfcore result, or an incomplete one (fit again)")
+        raise FileNotFoundError(f"result {out}: summary.json is missing{hint}")
+    try:
+        summary = json.loads((out / "summary.json").read_text())
+    except (ValueError, OSError) as exc:
+        raise ResultError(f"result {out}: summary.json cannot be read ({exc}); it is truncated or not JSON: "
+                          "fit again") from None
+    row = summary.get("row") if isinstance(summary, dict) else None
+    keys = ("structure", "rank", "n_samples", "n_features")
+    if not is_result_folder(out) or not isinstance(row, dict) or any(key not in row for key in keys):
+        raise ResultError(f"result {out}: summary.json was not written by nmfcore (no format mark or no "
+                          f"row with {', '.join(keys)}); read nmfcore results only")
+    return summary
+
+
+def _read_factor(out: Path, name: str, shape) -> pd.DataFrame:
     import pandas as pd
 
-    out = Path(outdir)
-    res = {name: pd.read_csv(out / f"{name}.tsv", sep="\t", index_col=0)
-           for name in ("W", "H", "G") if (out / f"{name}.tsv").exists()}
-    res["summary"] = json.loads((out / "summary.json").read_text())
-    return res
+    path = out / f"{name}.tsv"
+    if not path.exists():
+        raise FileNotFoundError(f"result {out}: {name}.tsv is missing (summary.json describes a result with it); "
+                                "the folder is incomplete: fit again")
+    try:
+        with open(path) as fh:
+            fields = len(fh.readline().split("\t"))
+        df = _read_labelled(path, "\t", fields)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise ResultError(f"result {out}: {name}.tsv cannot be read ({type(exc).__name__}: {exc}); the folder is "
+                          "damaged: fit again") from None
+    values = df.to_numpy(dtype=float, na_value=np.nan) if all(map(pd.api.types.is_numeric_dtype, df.dtypes)) else None
+    if df.shape != tuple(shape):
+        raise ResultError(f"result {out}: {name}.tsv has shape {df.shape}, but summary.json says {tuple(shape)}; "
+                          "the files are from different fits or truncated: fit again")
+    if values is None or not np.isfinite(values).all():
+        raise ResultError(f"result {out}: {name}.tsv has missing, non-numeric or non-finite values (truncated?); "
+                          "fit again")
+    return df

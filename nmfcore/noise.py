@@ -53,6 +53,14 @@ MEAN = _Sentinel("MEAN")
 _TINY = 1e-300
 
 
+def _check_number(value, what):
+    """Refuse what is not a real number (True, "1", None), which arithmetic would accept or fail on later."""
+    import numbers
+
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{what} must be a number, got {value!r} ({type(value).__name__})")
+
+
 def mm_exponent(power: float) -> float:
     """MM exponent gamma(p) of Fevotte & Idier (2011) for Tweedie power ``p``."""
     if power < 0:
@@ -190,6 +198,8 @@ class Tweedie(NoiseModel):
     name: ClassVar[str] = "tweedie"
 
     def __post_init__(self):
+        for what in ("power", "phi"):
+            _check_number(getattr(self, what), what)
         p = float(self.power)
         if not np.isfinite(p) or (0 < p < 1) or p < 0 or p > 2:
             raise ValueError(
@@ -198,6 +208,8 @@ class Tweedie(NoiseModel):
                 "use p = 0 (Gaussian), 1 (Poisson), 1 < p < 2 (compound Poisson-Gamma) or 2 (Gamma)")
         if not (np.isfinite(self.phi) and self.phi > 0):
             raise ValueError(f"Tweedie dispersion phi must be positive and finite, got {self.phi!r}")
+        object.__setattr__(self, "power", p)
+        object.__setattr__(self, "phi", float(self.phi))
 
     @property
     def needs_positive(self) -> bool:  # type: ignore[override]
@@ -325,10 +337,12 @@ class Tweedie(NoiseModel):
             return self
         if self.power == 0:
             return replace(self, phi=float(np.mean((X - mu) ** 2)) or _TINY)
-        # 1-D ML over log(phi), started from the mean-deviance estimate.
-        phi0 = max(float(2 * np.mean(self.unit_divergence(X, mu))), 1e-8)
+        # 1-D ML over log(phi), started from the mean-deviance estimate (on the data's scale: phi scales as
+        # c^(2 - p) when X and mu scale by c, so no absolute floor; Gamma's phi is scale-free)
+        phi0 = float(2 * np.mean(self.unit_divergence(X, mu)))
         if self.power == 2:
-            return replace(self, phi=_gamma_phi_mle(X, mu, phi0))
+            return replace(self, phi=_gamma_phi_mle(X, mu, max(phi0, 1e-8)))
+        phi0 = phi0 if phi0 > 0 else _TINY
 
         loglik_sum = _tweedie_loglik_sum(X, self.power)
         mu = np.asarray(mu, dtype=float)
@@ -345,6 +359,10 @@ class Tweedie(NoiseModel):
             if res.x - lo > 1e-3 and hi - res.x > 1e-3:
                 break
             lo, hi = (lo - 8.0, lo + 0.5) if res.x - lo <= 1e-3 else (hi - 0.5, hi + 8.0)
+        else:
+            raise FloatingPointError(f"Tweedie p={self.power:g}: the maximum-likelihood phi lies beyond "
+                                     f"exp({lo:.0f})..exp({hi:.0f}) of the deviance estimate {phi0:.3g}; the "
+                                     "data's scale is beyond what the likelihood resolves: rescale the data")
         return replace(self, phi=float(np.exp(res.x)))
 
 
@@ -390,6 +408,8 @@ class NegativeBinomial(NoiseModel):
     def __post_init__(self):
         if self.dispersion not in ("shared", "sample"):
             raise ValueError(f"NB dispersion must be 'shared' or 'sample', got {self.dispersion!r}")
+        if np.asarray(self.alpha).dtype.kind not in "iuf":  # True would be alpha 1, "5" a string
+            raise ValueError(f"NB alpha must be a positive finite number or a 1-D array of them, got {self.alpha!r}")
         a = np.asarray(self.alpha, dtype=float)
         if a.ndim > 1 or not np.all(np.isfinite(a)) or np.any(a <= 0):
             raise ValueError(

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .noise import Gamma, Gaussian, NegativeBinomial, NoiseModel, Poisson, Tweedie
+from .noise import Gamma, Gaussian, NegativeBinomial, NoiseModel, Poisson, Tweedie, _check_number
 
 __all__ = ["make_noise", "NOISE_NAMES", "DEFAULT_TWEEDIE_POWERS"]
 
@@ -56,7 +56,7 @@ def make_noise(spec, **kwargs) -> NoiseModel | dict:
             raise ValueError("tweedie takes either power (fixed) or powers (a grid for the profile likelihood), "
                              f"not both; got power={kwargs['power']!r} and powers={kwargs['powers']!r}")
         if kwargs.get("power") is None:
-            powers = tuple(float(p) for p in kwargs.get("powers", DEFAULT_TWEEDIE_POWERS))
+            powers = _power_grid(kwargs.get("powers", DEFAULT_TWEEDIE_POWERS))
             if not powers:
                 raise ValueError("tweedie powers is empty: list the powers to profile (e.g. [1.2, 1.4, 1.6, 1.8]) "
                                  "or give one fixed power")
@@ -65,19 +65,43 @@ def make_noise(spec, **kwargs) -> NoiseModel | dict:
                 raise ValueError(f"tweedie powers lists {dup} more than once; list each power once")
             for p in powers:  # validate the grid before any work
                 Tweedie(power=p)
+            check_profile_powers(powers)
             return {"family": "tweedie", "powers": powers}
-        return Tweedie(power=float(kwargs["power"]), phi=kwargs.get("phi", 1.0),
-                       estimate_phi="phi" not in kwargs)
+        return Tweedie(power=kwargs["power"], phi=kwargs.get("phi", 1.0), estimate_phi="phi" not in kwargs)
     # nb
     dispersion = kwargs.get("dispersion", "shared")
     if kwargs.get("alpha") is None:
         NegativeBinomial(alpha=1.0, dispersion=dispersion)  # validates dispersion
         return {"family": "nb", "dispersion": dispersion}
+    model = NegativeBinomial(alpha=kwargs["alpha"], dispersion=dispersion, estimate_alpha=False)  # the values
+    if dispersion == "shared" and np.ndim(kwargs["alpha"]) != 0:
+        raise ValueError(f"nb with dispersion 'shared' takes one alpha, but alpha has {np.size(kwargs['alpha'])} "
+                         "values; give one number, or use dispersion 'sample' for one alpha per sample")
     if dispersion == "sample" and np.ndim(kwargs["alpha"]) == 0:
         raise ValueError(f"nb with dispersion 'sample' has one alpha per sample, but alpha={kwargs['alpha']!r} is one "
                          "value: give an array with one alpha per sample, use dispersion 'shared' for one fixed "
                          "alpha, or leave alpha out to estimate it")
-    return NegativeBinomial(alpha=kwargs["alpha"], dispersion=dispersion, estimate_alpha=False)
+    return model
+
+
+def _power_grid(powers) -> tuple:
+    """The Tweedie grid as a tuple of floats; a string or a non-number is refused (a string would be read
+    character by character)."""
+    if isinstance(powers, (str, bytes)) or not np.iterable(powers):
+        raise ValueError(f"tweedie powers must be a list of numbers (e.g. [1.2, 1.5, 1.8]), got {powers!r}")
+    for p in powers:
+        _check_number(p, "each tweedie power in powers")
+    return tuple(float(p) for p in powers)
+
+
+def check_profile_powers(powers):
+    """A profiled grid compares Tweedie densities: powers 1 < p <= 2 only (p = 0 is a Gaussian density, p = 1
+    a Poisson mass: not comparable by likelihood with the others, and fitted as their own models)."""
+    bad = [p for p in powers if not 1 < p <= 2]
+    if bad:
+        raise ValueError(f"a profiled tweedie grid takes powers 1 < p <= 2, got {bad}: p = 1 and p = 0 are the "
+                         "poisson and gaussian models; fit them as such (noise 'poisson' / 'gaussian') and remove "
+                         "them from powers")
 
 
 DEFAULT_TWEEDIE_POWERS = (1.1, 1.3, 1.5, 1.7, 1.9)

@@ -971,3 +971,483 @@ def test_count_families_on_non_integer_data_warn(noise):
     with pytest.warns(UserWarning, match="non-integer values: the fit .* is valid, but a Poisson/NB log-likelihood"):
         res = nmfcore.fit(X + 0.25, 2, noise=noise, max_iter=50, random_state=0)
     assert np.isfinite(res.loglik)
+
+
+# =============================================================================== round 4 (adversarial tester)
+
+@pytest.mark.parametrize("c", [1e-60, 1e60])
+@pytest.mark.parametrize("p", [1.2, 1.5, 1.8])
+def test_tweedie_fixed_power_phi_and_loglik_follow_the_data_scale(p, c):
+    """phi scales as c^(2-p) and a density's log-likelihood shifts by -n m log(c) (phi was searched from a floor
+    of 1e-8 in at most 10 widenings: wrong at small scales)."""
+    noise = {"family": "tweedie", "power": p}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", nmfcore.ConvergenceWarning)
+        a = nmfcore.fit(X, 2, noise=noise, max_iter=300, tol=0, random_state=0)
+        b = nmfcore.fit(X * c, 2, noise=noise, max_iter=300, tol=0, random_state=0)
+    assert b.noise.params["phi"] / (a.noise.params["phi"] * c ** (2 - p)) == pytest.approx(1, rel=1e-6)
+    assert b.loglik == pytest.approx(a.loglik - X.size * np.log(c), rel=1e-6)
+
+
+def test_tweedie_phi_at_1e_minus_95():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", nmfcore.ConvergenceWarning)
+        a = nmfcore.fit(X, 2, noise={"family": "tweedie", "power": 1.5}, max_iter=100, tol=0, random_state=0)
+        b = nmfcore.fit(X * 1e-95, 2, noise={"family": "tweedie", "power": 1.5}, max_iter=100, tol=0, random_state=0)
+    assert b.noise.params["phi"] / (a.noise.params["phi"] * 1e-95 ** 0.5) == pytest.approx(1, rel=1e-6)
+
+
+@pytest.mark.parametrize("p, phi", [(1.2, 0.2104434345428705), (1.5, 0.12086916767988846),
+                                    (1.8, 0.06940235232655205)])
+def test_tweedie_phi_at_ordinary_scale_is_unchanged(p, phi):
+    """phi of the code before the scale-aware search (same start, same bracket at ordinary scale)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", nmfcore.ConvergenceWarning)
+        a = nmfcore.fit(X, 2, noise={"family": "tweedie", "power": p}, max_iter=300, tol=0, random_state=0)
+    assert a.noise.params["phi"] == pytest.approx(phi, rel=1e-8)
+
+
+@pytest.mark.parametrize("noise, scale", [("gamma", 1e95), ({"family": "tweedie", "power": 1.5}, 1e95),
+                                          ("nb", 1e-95)])
+def test_extreme_scales_leak_no_numpy_warnings(noise, scale):
+    """log of an interval width that rounds to 0 (discretised likelihood), 0/0 in the NB Newton step: intended
+    arithmetic, silenced where it happens; the results are finite."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("error", RuntimeWarning)
+        res = nmfcore.fit(X * scale, 2, noise=noise, max_iter=50, random_state=0)
+    assert np.isfinite(res.loglik) and np.isfinite(res.W).all()
+
+
+def _list_with(value, row=1, col=2):
+    rows = X.tolist()
+    rows[row][col] = value
+    return rows
+
+
+def _longdouble(value, row=None):
+    Y = X.astype(np.longdouble)
+    if row is None:
+        Y[1, 2] = value
+    else:
+        Y[row] = value
+    return Y
+
+
+_FLAT = {"W": np.full((10, 2), 1e-300), "H": np.full((2, 8), 1e-300)}
+_HUGE = {"W": np.full((10, 2), 1e300), "H": np.full((2, 8), 1e300)}
+
+API_CASES_4 = [
+    pytest.param(lambda: nmfcore.fit(X, 2, noise={"family": "nb", "alpha": list(range(1, 11)), "dispersion": "shared"}),
+                 r"dispersion 'shared' takes one alpha, but alpha has 10 values",
+                 r"use dispersion 'sample' for one alpha per sample", id="nb-shared-with-alpha-per-sample"),
+    pytest.param(lambda: nmfcore.fit(X, 2, noise={"family": "tweedie", "powers": [0, 1, 1.5]}),
+                 r"profiled tweedie grid takes powers 1 < p <= 2, got \[0.0, 1.0\]",
+                 r"p = 1 and p = 0 are the poisson and gaussian models; fit them as such", id="tweedie-grid-with-0-and-1"),
+    pytest.param(lambda: nmfcore.fit(X, 2, noise={"family": "tweedie", "powers": [1, 1.5]}), r"got \[1.0\]",
+                 r"fit them as such", id="tweedie-grid-with-1"),
+    pytest.param(lambda: nmfcore.fit(pd.Series(X[:, 0]), 1), r"X must be 2-D", r"samples x features",
+                 id="pandas-series"),
+    pytest.param(lambda: nmfcore.fit(_list_with(None), 2), r"missing value \(None\) at row 1, column 2",
+                 r"remove or impute", id="list-with-None"),
+    pytest.param(lambda: nmfcore.fit(_list_with("a"), 2), r"must be numeric", r"convert labels/strings",
+                 id="list-with-string"),
+    pytest.param(lambda: nmfcore.fit(_longdouble(np.longdouble(10) ** 400), 2),
+                 r"1 value\(s\) that overflow float64 .*1e\+400 at row 1, column 2", r"rescale the data",
+                 id="longdouble-1e400"),
+    pytest.param(lambda: nmfcore.fit(_longdouble(np.longdouble(10) ** -400, row=3), 2),
+                 r"8 value\(s\) that underflow float64 .*1e-400 at row 3, column 0", r"rescale the data",
+                 id="longdouble-row-of-1e-400"),
+    pytest.param(lambda: nmfcore.fit(_list_with(__import__("decimal").Decimal("1e400")), 2),
+                 r"overflow float64", r"rescale the data", id="Decimal-1e400"),
+    pytest.param(lambda: nmfcore.fit(X, 2, pre_iter=500, n_restarts=1, max_iter=30),
+                 r"pre_iter=500 must be below max_iter=30", r"lower pre_iter", id="pre-iter-above-max-iter-one-start"),
+    pytest.param(lambda: nmfcore.fit(X, 2, tol=5), r"tol must be in \[0, 1\)", r"got 5", id="tol-5"),
+    pytest.param(lambda: nmfcore.fit(X, 2, tol=1.0), r"tol must be in \[0, 1\)", r"e.g. 1e-6", id="tol-1"),
+    pytest.param(lambda: nmfcore.fit(X, 2, tol=True), r"tol must be a non-negative number", r"got True",
+                 id="tol-bool"),
+    pytest.param(lambda: nmfcore.fit(X, 2, noise="nb", nb_tol=True), r"nb_tol must be a positive number",
+                 r"got True", id="nb-tol-bool"),
+    pytest.param(lambda: nmfcore.fit(X, 2, noise={"family": "tweedie", "power": True}), r"power must be a number",
+                 r"got True", id="tweedie-power-bool"),
+    pytest.param(lambda: nmfcore.fit(X, 2, noise={"family": "nb", "alpha": True}), r"NB alpha must be a positive",
+                 r"got True", id="nb-alpha-bool"),
+    pytest.param(lambda: nmfcore.fit(X, 2, noise={"family": "tweedie", "powers": "1.5"}),
+                 r"tweedie powers must be a list of numbers", r"got '1.5'", id="tweedie-powers-string"),
+    pytest.param(lambda: nmfcore.fit(X, 2, noise={"family": "tweedie", "powers": [1.5, True]}),
+                 r"each tweedie power in powers must be a number", r"got True", id="tweedie-powers-with-bool"),
+    pytest.param(lambda: nmfcore.fit(X, 2, noise={"family": "gamma", "phi": "1"}), r"phi must be a number",
+                 r"got '1' \(str\)", id="gamma-phi-string"),
+    pytest.param(lambda: nmfcore.fit(X, 2, init=_FLAT), r"starting mean init\['W'\] @ init\['H'\] has mean 0.*underflows",
+                 r"scale the starting factors to the data", id="init-all-1e-300"),
+    pytest.param(lambda: nmfcore.fit(X, 2, init=_HUGE), r"init\['W'\] @ init\['H'\] overflows",
+                 r"scale the starting factors to the data", id="init-all-1e300"),
+    pytest.param(lambda: nmfcore.fit(X, 2, structure="convex", init={"W": np.full((10, 2), 1e200),
+                                                                      "G": np.full((2, 10), 1e200)}),
+                 r"init\['W'\] @ init\['G'\] @ X overflows", r"scale the starting factors", id="convex-init-huge"),
+    pytest.param(lambda: nmfcore.fit(X, 2, structure="autoencoder", lr=1e300), r"lr must be in \(0, 1\]",
+                 r"got 1e\+300", id="ae-lr-1e300"),
+    pytest.param(lambda: nmfcore.fit(X, 2, structure="autoencoder", lr=float("inf")), r"lr must be a positive number",
+                 r"got inf", id="ae-lr-inf"),
+]
+
+
+@pytest.mark.parametrize("call, problem, fix", API_CASES_4)
+def test_api_round4_rejects_before_any_work(call, problem, fix, tripwire):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # e.g. no "overflow in matmul" from a huge init
+        with pytest.raises(ValueError, match=msg(problem, fix)):
+            call()
+    assert not tripwire
+
+
+def test_exact_numbers_in_a_list_fit_like_a_frame_and_like_floats():
+    """Decimal, Fraction and ints beyond int64 are numbers: converted to float64 from a list as from a frame."""
+    from decimal import Decimal
+    from fractions import Fraction
+
+    Z = X.copy()
+    Z[1, 2], Z[2, 3], Z[3, 4] = 3.5, 2.25, 2.0 ** 70
+    rows = X.tolist()
+    rows[1][2], rows[2][3], rows[3][4] = Decimal("3.5"), Fraction(9, 4), 2 ** 70
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = nmfcore.fit(Z, 2, max_iter=20, random_state=0)
+        for same in (rows, pd.DataFrame(rows)):
+            np.testing.assert_array_equal(nmfcore.fit(same, 2, max_iter=20, random_state=0).W, ref.W)
+
+
+def test_pre_iter_with_one_start_warns():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", nmfcore.ConvergenceWarning)
+        with pytest.warns(UserWarning, match=r"pre_iter=5 only applies with n_restarts > 1.*ignored"):
+            res = nmfcore.fit(X, 2, pre_iter=5, n_restarts=1, max_iter=30, tol=1e-3)
+    assert np.isfinite(res.loglik)
+
+
+def test_default_tweedie_grid_is_a_valid_profile_grid():
+    assert nmfcore.make_noise("tweedie")["powers"] == nmfcore.noise_specs.DEFAULT_TWEEDIE_POWERS
+    assert nmfcore.make_noise({"family": "tweedie", "powers": [1.5, 2]})["powers"] == (1.5, 2.0)
+
+
+def test_a_diverging_adam_fit_names_lr(monkeypatch):
+    """Should a fit still end non-finite, the autoencoder's message names lr."""
+    real = fitmod._result
+
+    def corrupt(*args, **kwargs):
+        res = real(*args, **kwargs)
+        res.W[:] = np.nan
+        return res
+
+    monkeypatch.setattr(fitmod, "_result", corrupt)
+    with pytest.raises(FloatingPointError, match=msg(r"non-finite", r"Adam diverged: lower lr \(now 0.5\)")):
+        nmfcore.fit(X, 2, structure="autoencoder", lr=0.5, max_iter=5)
+
+
+# --- command line: output folders of other tools, select's lists
+
+def _good_file(tmp_path):
+    path = tmp_path / "good.tsv"
+    df = pd.DataFrame(X, index=pd.Index([f"s{i}" for i in range(10)], name="sample"),
+                      columns=[f"f{j}" for j in range(8)])
+    df.to_csv(path, sep="\t")
+    return path
+
+
+def test_cli_fit_refuses_a_folder_of_another_tool(tmp_path, tripwire, capsys):
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "G.tsv").write_text("mine\n")
+    (other / "summary.json").write_text('{"mine": 1}')
+    assert cli_main(["fit", str(_good_file(tmp_path)), "--rank", "2", "--max-iter", "20", "--out", str(other)]) == 2
+    assert re.search(msg(r"already holds G.tsv, summary.json and is not an earlier nmfcore result",
+                         r"choose a new or empty output folder"), capsys.readouterr().err)
+    assert not tripwire
+    assert (other / "G.tsv").read_text() == "mine\n" and (other / "summary.json").read_text() == '{"mine": 1}'
+
+
+def test_cli_fit_replaces_an_earlier_result(tmp_path):
+    counts, out = _good_file(tmp_path), tmp_path / "res"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for rank in (3, 2):
+            assert cli_main(["fit", str(counts), "--rank", str(rank), "--max-iter", "20", "--out", str(out)]) == 0
+    summary = nmfcore.io.read_result(out)["summary"]
+    assert summary["format"] == nmfcore.io.RESULT_FORMAT and summary["row"]["rank"] == 2
+
+
+@pytest.mark.parametrize("command", ["fit", "select"])
+def test_cli_refuses_an_empty_output_path(tmp_path, command, tripwire, capsys):
+    args = ["--rank", "2"] if command == "fit" else ["--ranks", "2"]
+    assert cli_main([command, str(_good_file(tmp_path)), *args, "--out", ""]) == 2
+    assert re.search(msg(r"output folder '' is empty", r"give a folder path"), capsys.readouterr().err)
+    assert not tripwire and sorted(p.name for p in tmp_path.iterdir()) == ["good.tsv"]
+
+
+@pytest.mark.parametrize("extra, problem", [
+    (["--noise", ""], r"--noise lists no name \(got ''\)"),
+    (["--noise", " , "], r"--noise lists no name \(got ' , '\)"),
+    (["--structure", ""], r"--structure lists no name"),
+    (["--jobs", "-3"], r"--jobs must be an integer >= 1, got -3"),
+    (["--noise", "poisson,poisson"], r"--noise lists poisson more than once"),
+    (["--structure", "nmf,nmf"], r"--structure lists nmf more than once"),
+], ids=["noise-empty", "noise-blank-list", "structure-empty", "jobs-negative", "noise-twice", "structure-twice"])
+def test_cli_select_refuses_bad_lists_before_creating_anything(tmp_path, extra, problem, tripwire, capsys):
+    out = tmp_path / "so1"
+    assert cli_main(["select", str(_good_file(tmp_path)), "--ranks", "2", *extra, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert re.search(problem, err) and "Traceback" not in err, err
+    assert not tripwire and not out.exists()
+
+
+@pytest.mark.parametrize("content", ["selection.tsv", "best"])
+def test_cli_select_refuses_a_folder_that_is_not_select_output(tmp_path, content, tripwire, capsys):
+    out = tmp_path / "sel"
+    (out / "best").mkdir(parents=True)
+    (out / "best" / "W.tsv").write_text("mine\n")
+    if content == "selection.tsv":
+        (out / "selection.tsv").write_text("mine\n")
+    assert cli_main(["select", str(_good_file(tmp_path)), "--ranks", "2", "--out", str(out)]) == 2
+    assert re.search(r"already holds .* and is not an earlier (select output|nmfcore result)",
+                     capsys.readouterr().err)
+    assert not tripwire and (out / "best" / "W.tsv").read_text() == "mine\n"
+
+
+def test_cli_select_reruns_into_its_own_folder(tmp_path):
+    counts, out = _good_file(tmp_path), tmp_path / "sel"
+    args = ["select", counts, "--ranks", "2", "--noise", "poisson", "--seeds", "1", "--jobs", "1",
+            "--max-iter", "2000", "--tol", "1e-4", "--out", out]
+    first = _run_cli(tmp_path, *args)
+    assert first.returncode == 0 and (out / "best" / "summary.json").exists(), first.stderr
+    again = _run_cli(tmp_path, *args)
+    assert again.returncode == 0, again.stderr
+
+
+# --- reading files: labels as written, messages that name the problem
+
+def _relabelled(tmp_path, ids, name="ids.tsv"):
+    lines = _good_file(tmp_path).read_text().splitlines()
+    path = tmp_path / name
+    path.write_text("\n".join([lines[0]] + [i + line[line.index("\t"):] for i, line in zip(ids, lines[1:])]) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("ids", [[f"{i:03d}" for i in range(10)], ["1.50", "1.5e0"] + [f"s{i}" for i in range(8)],
+                                 ["NA", "None", "nan", "null", "TRUE"] + [f"s{i}" for i in range(5)]],
+                         ids=["leading-zeros", "equal-as-numbers", "missing-value-words"])
+def test_labels_are_read_as_written_and_written_back(tmp_path, ids):
+    df = nmfcore.io.read_matrix(_relabelled(tmp_path, ids))
+    assert list(df.index) == ids and list(df.columns) == [f"f{j}" for j in range(8)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = nmfcore.fit(df, 2, max_iter=10)
+    nmfcore.io.write_result(res, tmp_path / "out", samples=df.index, features=df.columns)
+    assert (tmp_path / "out" / "W.tsv").read_text().split("\n")[1].split("\t")[0] == ids[0]
+    assert list(nmfcore.io.read_result(tmp_path / "out")["W"].index) == ids
+
+
+def test_missing_data_cells_are_still_reported_with_labels_kept(tmp_path):
+    path = _relabelled(tmp_path, ["NA"] + [f"s{i}" for i in range(1, 10)])
+    text = path.read_text().splitlines()
+    fields = text[2].split("\t")
+    fields[3] = "NA"
+    text[2] = "\t".join(fields)
+    path.write_text("\n".join(text) + "\n")
+    with pytest.raises(ValueError, match=msg(r"missing value at sample 's1', feature 'f2'", r"fill or remove it")):
+        nmfcore.io.read_matrix(path)
+
+
+def _variant(tmp_path, kind):
+    lines = _good_file(tmp_path).read_text().splitlines()
+    rows = [line.split("\t") for line in lines]
+    if kind == "latin1":
+        path = tmp_path / "latin1.tsv"
+        path.write_bytes(lines[0].encode() + b"\n" + "\n".join(["caf\xe9" + lines[1][2:]] + lines[2:]).encode("latin-1"))
+        return path
+    if kind == "semicolon":
+        text = "\n".join(";".join(r) for r in rows)
+    elif kind == "bool_column":
+        rows[0].append("flag")
+        for i, r in enumerate(rows[1:]):
+            r.append("TRUE" if i % 2 else "FALSE")
+        text = "\n".join("\t".join(r) for r in rows)
+    else:  # an integer matrix with 2**64 in one cell
+        rows = [rows[0]] + [[r[0]] + [str(int(float(v))) for v in r[1:]] for r in rows[1:]]
+        rows[3][2] = "18446744073709551616"
+        text = "\n".join("\t".join(r) for r in rows)
+    path = tmp_path / f"{kind}.tsv"
+    path.write_text(text + "\n")
+    return path
+
+
+@pytest.mark.parametrize("kind, problem, fix", [
+    ("latin1", r"latin1.tsv: not UTF-8 text", r"save it as UTF-8, e.g. iconv -f latin1 -t utf-8"),
+    ("semicolon", r"semicolon.tsv: the separator looks like ';'", r"read tab-separated \(or comma-separated"),
+    ("bool_column", r"bool_column.tsv: column\(s\) \['flag'\] hold TRUE/FALSE values", r"write them as 1/0"),
+    ("big_integer", r"big_integer.tsv: column 'f1' holds whole numbers beyond 64-bit integers "
+                    r"\(e.g. '18446744073709551616' at sample 's2'\)", r"floating-point notation"),
+])
+def test_file_messages_name_the_problem(tmp_path, kind, problem, fix, tripwire, capsys):
+    path = _variant(tmp_path, kind)
+    with pytest.raises(ValueError, match=msg(problem, fix)):
+        nmfcore.io.read_matrix(path)
+    assert cli_main(["fit", str(path), "--rank", "2", "--out", str(tmp_path / "o")]) == 2
+    assert re.search(msg(problem, fix), capsys.readouterr().err)
+    assert not tripwire and not (tmp_path / "o").exists()
+
+
+# --- read_result checks the folder against its summary.json
+
+def _result_folder(tmp_path, name="res", structure="nmf", rank=2):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = nmfcore.fit(X, rank, structure=structure, max_iter=10)
+    return nmfcore.io.write_result(res, tmp_path / name)
+
+
+def _break_result(tmp_path, kind):
+    out = _result_folder(tmp_path)
+    if kind == "missing_W":
+        (out / "W.tsv").unlink()
+    elif kind == "W_of_rank_3":
+        (out / "W.tsv").write_text((_result_folder(tmp_path, "r3", rank=3) / "W.tsv").read_text())
+    elif kind == "W_with_nan":
+        lines = (out / "W.tsv").read_text().splitlines()
+        lines[3] = lines[3].rsplit("\t", 1)[0] + "\tnan"
+        (out / "W.tsv").write_text("\n".join(lines) + "\n")
+    elif kind == "truncated_W":
+        text = (out / "W.tsv").read_text()
+        (out / "W.tsv").write_text(text[: len(text) // 2])
+    elif kind == "stray_G":
+        (out / "G.tsv").write_text((_result_folder(tmp_path, "c", structure="convex") / "G.tsv").read_text())
+    elif kind == "missing_summary":
+        (out / "summary.json").unlink()
+    elif kind == "truncated_summary":
+        (out / "summary.json").write_text((out / "summary.json").read_text()[:60])
+    elif kind == "foreign_summary":
+        (out / "summary.json").write_text('{"mine": 1}')
+    elif kind == "empty_W":
+        (out / "W.tsv").write_text("")
+    elif kind == "a_file":
+        return out / "W.tsv"
+    elif kind == "select_output":
+        sel = tmp_path / "sel"
+        sel.mkdir()
+        (sel / "selection.tsv").write_text("noise\tstructure\trank\tseed\n")
+        return sel
+    return out
+
+
+@pytest.mark.parametrize("kind, exc, problem", [
+    ("missing_W", FileNotFoundError, r"W.tsv is missing"),
+    ("W_of_rank_3", nmfcore.io.ResultError, r"W.tsv has shape \(10, 3\), but summary.json says \(10, 2\)"),
+    ("W_with_nan", nmfcore.io.ResultError, r"W.tsv has missing, non-numeric or non-finite values"),
+    ("truncated_W", nmfcore.io.ResultError, r"W.tsv has shape \(\d, 2\), but summary.json says \(10, 2\)"),
+    ("stray_G", nmfcore.io.ResultError, r"G.tsv beside a nmf result"),
+    ("missing_summary", FileNotFoundError, r"summary.json is missing"),
+    ("truncated_summary", nmfcore.io.ResultError, r"summary.json cannot be read .*truncated or not JSON"),
+    ("foreign_summary", nmfcore.io.ResultError, r"summary.json was not written by nmfcore"),
+    ("empty_W", nmfcore.io.ResultError, r"W.tsv cannot be read \(EmptyDataError"),
+    ("a_file", nmfcore.io.ResultError, r"W.tsv is a file, not a result folder"),
+    ("select_output", FileNotFoundError, r"looks like select output: read .*sel/best"),
+])
+def test_read_result_checks_the_folder(tmp_path, kind, exc, problem):
+    path = _break_result(tmp_path, kind)
+    with pytest.raises(exc, match=msg(re.escape(str(path)) if kind != "a_file" else "res", problem)):
+        nmfcore.io.read_result(path)
+    assert issubclass(nmfcore.io.ResultError, ValueError)
+
+
+# --- workflow planning (round 4)
+
+def _text_classes_twice(c):
+    c["datasets"]["words"] = {"source": "reuters_r8", "kind": "text", "classes": ["earn", "earn"], "n_docs": 60}
+
+
+def _positive_catalogue_with_zeros(c):
+    c["datasets"]["cat21"] = {"source": "brca21", "kind": "catalogue", "strictly_positive": True}
+    c["noise_models"]["gamma"] = {"family": "gamma"}
+    c["experiments"]["gamma_fits"] = {"datasets": ["cat21"], "structures": ["nmf"], "noise_models": ["gamma"],
+                                      "ranks": [2]}
+
+
+def _pre_iter_in_experiment(c):
+    c.setdefault("fit", {}).update(n_restarts=2, max_iter=300)
+    next(iter(c["experiments"].values())).setdefault("fit", {})["pre_iter"] = 400
+
+
+WORKFLOW_CASES_4 = [
+    pytest.param(_text_classes_twice, [r"datasets.words.classes: \['earn'\] listed more than once",
+                                       r"list each class once"], id="text-classes-twice"),
+    pytest.param(lambda c: c.__setitem__("fit", {"pre_iter": 500, "max_iter": 300, "n_restarts": 2}),
+                 [r"pre_iter=500 must be below max_iter=300", r"set by fit.pre_iter and fit.max_iter",
+                  r"lower pre_iter"], id="fit-pre-iter-above-max-iter"),
+    pytest.param(_pre_iter_in_experiment, [r"pre_iter=400 must be below max_iter=\d+",
+                                           r"set by experiments.\w+.fit.pre_iter"], id="experiment-pre-iter"),
+    pytest.param(_positive_catalogue_with_zeros, [r"datasets.cat21.strictly_positive: true, but the data have \d+ "
+                                                  r"zero entries", r"remove strictly_positive"],
+                 id="strictly-positive-catalogue-with-zeros"),
+    pytest.param(lambda c: c["datasets"].__setitem__("cat21", {"source": "brca21", "kind": "catalogue",
+                                                               "replicate": 3}),
+                 [r"datasets.cat21: \['replicate'\] only apply to kind: simulated", r"remove them"],
+                 id="replicate-on-a-catalogue"),
+    pytest.param(lambda c: c["datasets"].__setitem__("cat21", {"source": "brca21", "kind": "catalogue",
+                                                               "sim_noise": "nb"}),
+                 [r"datasets.cat21: \['sim_noise'\] only apply to kind: simulated"], id="sim-noise-on-a-catalogue"),
+    pytest.param(_add_noise("tw01", {"family": "tweedie", "powers": [0, 1, 1.5]}),
+                 [r"noise_models.tw01: a profiled tweedie grid takes powers 1 < p <= 2, got \[0.0, 1.0\]",
+                  r"fit them as such"], id="tweedie-grid-with-0-and-1"),
+    pytest.param(_add_noise("nbl", {"family": "nb", "dispersion": "shared", "alpha": [1, 2]}),
+                 [r"\[1, 2\] is not of type 'number'", r"instance\['noise_models'\]\['nbl'\]\['alpha'\]"],
+                 id="nb-shared-with-alpha-list"),
+    pytest.param(lambda c: c.setdefault("fit", {}).__setitem__("tol", 5),
+                 [r"5 is greater than or equal to the maximum of 1", r"instance\['fit'\]\['tol'\]"], id="tol-5"),
+    pytest.param(lambda c: c["structures"].__setitem__("autoencoder", {"lr": 1e300}),
+                 [r"is greater than the maximum of 1", r"\['autoencoder'\]\['lr'\]"], id="lr-1e300"),
+]
+
+
+@pytest.mark.workflow
+@needs_workflow
+@pytest.mark.parametrize("mutate, parts", WORKFLOW_CASES_4)
+def test_workflow_round4_rejects_at_planning(tmp_path, mutate, parts):
+    config = _base_config()
+    mutate(config)
+    res = _dry_run(tmp_path, config)
+    out = res.stdout + res.stderr
+    assert res.returncode != 0, out[-3000:]
+    assert re.search(msg(*parts), out), out[-3000:]
+    assert "Traceback" not in out or "ConfigError" in out
+    assert not (tmp_path / "results").exists()
+
+
+def _yaml_with_merge(extra_key=""):
+    import yaml
+
+    text = yaml.safe_dump(_base_config(), sort_keys=False)
+    merged = ("noise_models:\n  nbm: &nbs {family: nb, dispersion: shared}\n"
+              f"  nbm_sample: {{<<: *nbs, dispersion: sample{extra_key}}}\n")
+    return text.replace("noise_models:\n", merged, 1)
+
+
+@pytest.mark.workflow
+@needs_workflow
+def test_workflow_accepts_yaml_merge_keys(tmp_path):
+    """`<<: *anchor` merges a mapping; a key given explicitly overrides the merged one (YAML 1.1 merge)."""
+    (tmp_path / "merge.yaml").write_text(_yaml_with_merge())
+    res = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--directory", str(tmp_path),
+                          "--configfile", str(tmp_path / "merge.yaml"), "-n", "--quiet", "rules"],
+                         capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert res.returncode == 0, (res.stdout + res.stderr)[-3000:]
+
+
+@pytest.mark.workflow
+@needs_workflow
+def test_workflow_merge_keys_keep_rejecting_explicit_duplicates(tmp_path):
+    (tmp_path / "merge.yaml").write_text(_yaml_with_merge(", dispersion: shared"))
+    res = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--directory", str(tmp_path),
+                          "--configfile", str(tmp_path / "merge.yaml"), "-n", "--quiet", "rules"],
+                         capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    out = res.stdout + res.stderr
+    assert res.returncode != 0
+    assert re.search(msg(r"merge.yaml: key 'dispersion' appears twice", r"remove or rename"), out), out[-3000:]

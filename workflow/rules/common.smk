@@ -26,6 +26,8 @@ def _reject_duplicate_keys(paths):
     def mapping(loader, node, deep=False):
         seen = {}
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *anchor`: explicit keys override merged ones
+                continue
             key = loader.construct_object(key_node, deep=deep)
             line = key_node.start_mark.line + 1
             if key in seen:
@@ -59,6 +61,7 @@ FIT_DEFAULTS = {"n_restarts": 1, "pre_iter": 0, "max_iter": 10000, "tol": 1e-8, 
                 "nb_rounds": 5, "lr": 1e-4, "ae_init": "scaled", "ae_constraint": "abs", "dtype": "float64",
                 "accelerate": "auto"}
 TEXT_OPTIONS = ("split", "n_docs", "seed", "min_df", "max_df", "max_features", "classes")
+SIMULATED_OPTIONS = ("replicate", "sim_noise")
 
 
 class ConfigError(ValueError):
@@ -112,6 +115,7 @@ def _user_dataset_row(name, spec):
     if spec["kind"] == "catalogue" and spec.get("transpose"):
         _fail(f"{where}: a catalogue is oriented by its 96 channel labels; remove `transpose`")
     X = read_user_matrix(path, spec["kind"], spec.get("transpose", False), where)
+    _check_strictly_positive(name, spec, X)
     n, m = X.shape
     return {"dataset": name, "kind": spec["kind"], "source": "", "scenario": "", "path": path, "replicate": 0,
             "true_rank": None, "sim_noise": "", "strictly_positive": bool(spec.get("strictly_positive", False)),
@@ -143,9 +147,9 @@ def read_user_matrix(path, kind, transpose, where):
     return X
 
 
-def _catalogue_samples(source):
-    """Number of samples of a bundled catalogue (read when the grid is planned, so that a rank the data
-    cannot take is a config error, not a failed job); None where no bundled copy exists."""
+def _bundled_catalogue(source):
+    """A bundled catalogue, read when the grid is planned (so that a rank the data cannot take, or a false
+    strictly_positive, is a config error, not a failed job); None where no bundled copy exists."""
     try:
         from nmfcore import datasets as ds
 
@@ -153,9 +157,17 @@ def _catalogue_samples(source):
         path = spec.bundled and os.path.join(BUNDLED_DATA, spec.bundled)
         if not path or not os.path.isfile(path):
             return None
-        return int(ds.read_catalogue(path).shape[0])
+        return ds.read_catalogue(path)
     except Exception:  # the fetch rule reports what is wrong with the source
         return None
+
+
+def _check_strictly_positive(name, spec, X):
+    """`strictly_positive: true` lets Gamma (Tweedie p >= 2) fit the data set: refuse it on data with zeros."""
+    zeros = 0 if X is None else int((X.to_numpy() <= 0).sum())
+    if spec.get("strictly_positive") and zeros:
+        _fail(f"datasets.{name}.strictly_positive: true, but the data have {zeros} zero entries (Gamma and Tweedie "
+              "p >= 2 fits would fail); remove strictly_positive")
 
 
 def _warn(message):
@@ -194,6 +206,11 @@ def _check_simulations_and_text():
     for name, spec in config["datasets"].items():
         if spec.get("kind") != "text":
             continue
+        classes = list(spec.get("classes") or [])
+        dup = sorted({c for c in classes if classes.count(c) > 1})
+        if dup:
+            _fail(f"datasets.{name}.classes: {dup} listed more than once (the true rank is the number of classes); "
+                  "list each class once")
         min_df, max_df, n_docs = spec.get("min_df", 5), spec.get("max_df", 0.5), spec.get("n_docs")
         lo = min_df if isinstance(min_df, int) else (min_df * n_docs if n_docs else None)
         hi = max_df if isinstance(max_df, int) else (max_df * n_docs if n_docs else None)
@@ -215,6 +232,9 @@ def _build_datasets():
             _fail(f"data set name {name!r} starts with 'sim_', which is reserved for `simulations`")
         if spec["kind"] != "text" and any(k in spec for k in TEXT_OPTIONS):
             _fail(f"datasets.{name}: {sorted(set(TEXT_OPTIONS) & set(spec))} only apply to kind: text")
+        if spec["kind"] != "simulated" and any(k in spec for k in SIMULATED_OPTIONS):
+            _fail(f"datasets.{name}: {sorted(set(SIMULATED_OPTIONS) & set(spec))} only apply to kind: simulated "
+                  "(SigMoS replicates); remove them")
         classes = spec.get("classes")
         if ("source" in spec) == ("path" in spec):
             _fail(f"datasets.{name}: give exactly one of `source` (a bundled or downloadable data set) or `path` "
@@ -224,6 +244,8 @@ def _build_datasets():
             continue
         if spec["kind"] == "counts" or "transpose" in spec:
             _fail(f"datasets.{name}: kind `counts` and `transpose` are for data sets read from a `path`")
+        catalogue = _bundled_catalogue(spec["source"]) if spec["kind"] == "catalogue" else None
+        _check_strictly_positive(name, spec, catalogue)
         rows.append({"dataset": name, "kind": spec["kind"], "source": spec["source"], "scenario": "", "path": "",
                      "replicate": spec.get("replicate", 1) if spec["kind"] == "simulated" else 0,
                      "true_rank": len(classes) if classes else None,
@@ -231,7 +253,7 @@ def _build_datasets():
                      "strictly_positive": bool(spec.get("strictly_positive", False)), "has_truth": False,
                      # ranks must stay below min(samples, features): 96 channels, and the samples of a bundled
                      # catalogue (read now) or of a simulation; unknown for text before it is prepared
-                     "n_samples": _catalogue_samples(spec["source"]) if spec["kind"] == "catalogue" else None,
+                     "n_samples": None if catalogue is None else int(catalogue.shape[0]),
                      "rank_bound": 96 if spec["kind"] != "text" else None,
                      "rank_bound_why": f"{spec['kind']} {name!r} has 96 channels" if spec["kind"] != "text" else ""})
         n = rows[-1]["n_samples"]
@@ -343,12 +365,35 @@ def _check_adam_settings():
 _check_adam_settings()
 
 
+def _check_fit_budgets():
+    """pre_iter must be below max_iter (nmfcore refuses it in the job): check every experiment x structure's
+    settings, naming where each value comes from."""
+    from nmfcore.fit_arguments import check_budget
+
+    for ename, exp in config["experiments"].items():
+        for structure in exp["structures"]:
+            settings = _fit_settings(structure, exp)
+            try:
+                check_budget(settings["n_restarts"], settings["pre_iter"], settings["max_iter"])
+            except ValueError as exc:
+                levels = [(f"experiments.{ename}.fit", exp.get("fit") or {}),
+                          (f"structures.{structure}", config["structures"].get(structure) or {}),
+                          ("fit", config.get("fit") or {})]
+                origin = {k: next((f"{where}.{k}" for where, level in levels if k in level), f"default {k}")
+                          for k in ("pre_iter", "max_iter")}
+                _fail(f"experiments.{ename} (structure {structure}): {exc} (set by {origin['pre_iter']} and "
+                      f"{origin['max_iter']})")
+
+
 def _fit_settings(structure, experiment):
     settings = dict(FIT_DEFAULTS)
     settings.update(config.get("fit", {}))
     settings.update(config["structures"].get(structure) or {})
     settings.update(experiment.get("fit", {}))
     return settings
+
+
+_check_fit_budgets()
 
 
 def _build_fits():

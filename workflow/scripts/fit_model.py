@@ -52,7 +52,8 @@ if reference is not None:
     if missing:
         raise ValueError(f"channels {missing[:5]} of {inputs.X} are not in the reference {inputs.reference}")
     reference = reference[X.columns]
-labels_all = (pd.read_csv(inputs.labels, sep="\t", index_col=0)["label"] if "labels" in inputs.keys() else None)
+labels_all = (pd.read_csv(inputs.labels, sep="\t", index_col=0, dtype={0: str})["label"]  # ids as read_matrix reads them
+              if "labels" in inputs.keys() else None)
 
 
 def train_test(split):
