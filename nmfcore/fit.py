@@ -12,13 +12,14 @@ import warnings
 import numpy as np
 
 from . import _validation as V
-from ._kernels import FLOOR, STRUCTURES
+from ._kernels import STRUCTURES
 from .discrete import loglik_discrete
 from .fit_arguments import check_data as _check_data
 from .fit_arguments import check_settings as _check_settings
 from .fit_arguments import rngs as _rngs
 from .noise import NegativeBinomial, Tweedie, nuisance_estimator
 from .result import FitResult
+from .squarem import squarem_cycle
 
 __all__ = ["fit", "fit_many", "FitResult"]
 
@@ -106,51 +107,6 @@ def _trace_kept(it):
     return it <= 1000 or it % (10 ** (len(str(it)) - 3)) == 0
 
 
-def _mm_mean(X, structure, noise, state, mu, Xe, work):
-    """One MM iteration; the new mean, or None where the noise model's updates never form it (Gaussian)."""
-    return structure.mm_step(X, state, noise, mu, Xe, work)
-
-
-def _squarem(X, structure, noise, state, mu, Xe, work, loss, amax, base):
-    """One SQUAREM cycle (Varadhan & Roland 2008, scheme S3) of three MM iterations per batch member: two MM
-    steps from ``t0`` give ``r = t1 - t0`` and ``v = t2 - 2 t1 + t0``; the extrapolation ``t0 - 2a r + a^2 v``
-    (``a = -|r| / |v|``, at most ``amax`` in size, floored at the factors' floor) is followed by one MM step
-    and kept where its divergence is not above ``base``, the divergence at ``t0``; elsewhere the two plain MM
-    steps are kept -- so the divergence never increases. ``amax`` grows fourfold after an extrapolation of
-    full size is kept and shrinks fourfold after one is refused. Returns ``(state, mu, amax, divergence)``."""
-    names = structure.factor_names
-    t0 = {k: state[k].copy() for k in names}
-    mu = _mm_mean(X, structure, noise, state, mu, Xe, work)
-    r = {k: state[k] - t0[k] for k in names}
-    mu = _mm_mean(X, structure, noise, state, mu, Xe, work)
-    v = {k: state[k] - t0[k] - 2.0 * r[k] for k in names}
-    # squared norms summed as the losses are (per member, over the last two axes), so that a member's
-    # arithmetic is the same alone and in a batch
-    rr = sum(np.square(r[k]).sum(axis=(-2, -1)) for k in names)
-    vv = sum(np.square(v[k]).sum(axis=(-2, -1)) for k in names)
-    size = np.clip(np.sqrt(rr / np.where(vv > 0, vv, np.inf)), 1.0, amax)  # 1: the plain third step
-    a = -size if np.ndim(size) == 0 else -size[:, None, None]
-    cand = dict(state)
-    for k in names:
-        cand[k] = np.maximum(t0[k] - 2.0 * a * r[k] + a * a * v[k], FLOOR)
-    for k in names:  # the structure's held products follow its factors
-        structure._refresh(X, cand, k)
-    mu_c = _mm_mean(X, structure, noise, cand, structure.mean(X, cand) if mu is not None else None, Xe, work)
-    d_c = loss(cand, mu_c)
-    keep = d_c <= base  # (NaN compares False: the plain steps are kept)
-    amax = np.where(keep, np.where(size >= amax, 4.0 * amax, amax), np.maximum(amax / 4.0, 1.0))
-    if np.all(keep):
-        return cand, mu_c, amax, d_c
-    d = np.where(keep, d_c, loss(state, mu))
-    if np.any(keep):
-        pick = keep[:, None, None]
-        for k in names:
-            state[k] = np.where(pick, cand[k], state[k])
-            structure._refresh(X, state, k)
-        mu = None if mu is None else np.where(pick, mu_c, mu)
-    return state, mu, amax, d
-
-
 def _iterate(X, structure, noise, state, *, max_iter, tol, check_every, solver, lr, check, timer=None,
              accelerate=False):
     """Run a batch (leading axis of every array in ``state``) to convergence.
@@ -190,7 +146,7 @@ def _iterate(X, structure, noise, state, *, max_iter, tol, check_every, solver, 
         if accelerate:  # whole cycles of three up to the check, plain steps for the rest
             new = obj[0] if single else obj  # the divergence where the next cycle starts
             for _ in range(steps // 3):
-                state, mu, amax, new = _squarem(X, structure, noise, state, mu, Xe, work, loss, amax, new)
+                state, mu, amax, new = squarem_cycle(X, structure, noise, state, mu, Xe, work, loss, amax, new)
             rest = steps % 3
         for _ in range(steps if rest is None else rest):
             if solver == "mm":
