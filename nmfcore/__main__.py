@@ -132,7 +132,7 @@ def _common(p):
                    help="precision of the iterations (float32: about 2x faster, tol >= 1e-6); results are float64")
     p.add_argument("--accelerate", default="auto", choices=("auto", "on", "off"),
                    help="SQUAREM acceleration of the MM iterations (the divergence still never increases); auto: on "
-                        "for the negative binomial, whose plain MM steps crawl")
+                        "for MM fits with --check-every >= 3; off: the plain multiplicative updates")
     p.add_argument("--transpose", action="store_true", help="the file is features x samples")
     p.add_argument("--threads", type=int, default=None,
                    help="BLAS threads (default: the cores this process may use, from CPU affinity and "

@@ -113,7 +113,8 @@ def test_traditional_fit_matches_scikit_learn_mu(beta_loss, noise):
     assert n_iter == 50
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", nc.ConvergenceWarning)
-        res = nc.fit(X, k, noise=noise, init={"W": W0, "H": H0}, max_iter=50, tol=0.0, check_every=50)
+        res = nc.fit(X, k, noise=noise, init={"W": W0, "H": H0}, max_iter=50, tol=0.0, check_every=50,
+                     accelerate=False)  # the plain multiplicative updates, step for step
     assert np.allclose(res.W @ res.H, Wsk @ Hsk, rtol=1e-8, atol=0)
 
 
@@ -347,20 +348,22 @@ def test_squarem_reaches_the_plain_mm_optimum_in_far_fewer_iterations():
     assert fast.n_iter < plain.n_iter / 2
 
 
-def test_acceleration_is_on_by_default_for_the_negative_binomial_only():
+def test_acceleration_is_on_by_default_where_its_cycles_fit_between_checks():
+    """Default (None): SQUAREM for MM fits checked every 3 or more iterations, plain MM steps for check_every < 3
+    (paper 2's every-iteration rule) and never for Adam; recorded in FitResult.accelerated."""
     X, k = random_case(4)
-    for noise, default in ((nc.NegativeBinomial(alpha=3.0, estimate_alpha=False), True), ("poisson", False),
-                           ("gaussian", False)):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", nc.ConvergenceWarning)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", nc.ConvergenceWarning)
+        for noise in (nc.NegativeBinomial(alpha=3.0, estimate_alpha=False), "poisson", "gaussian",
+                      {"family": "nb", "dispersion": "shared"}):
             a, b, c = (nc.fit(X, k, noise=noise, max_iter=300, random_state=1, accelerate=acc)
-                       for acc in (None, default, not default))
-        assert np.array_equal(a.W, b.W) and np.array_equal(a.H, b.H)
-        assert not np.array_equal(a.W, c.W)
-    # alpha estimated: the NB rounds are accelerated (the first round, a Poisson fit, is not)
-    nb = {"family": "nb", "dispersion": "shared"}
-    a, b = (nc.fit(X, k, noise=nb, max_iter=300, random_state=1, accelerate=acc) for acc in (None, False))
-    assert not np.array_equal(a.W, b.W)
+                       for acc in (None, True, False))
+            assert np.array_equal(a.W, b.W) and np.array_equal(a.H, b.H) and a.accelerated and not c.accelerated
+            assert not np.array_equal(a.W, c.W)
+        one, plain = (nc.fit(X, k, max_iter=300, check_every=1, random_state=1, accelerate=acc) for acc in (None, False))
+        assert np.array_equal(one.W, plain.W) and not one.accelerated
+        ae = nc.fit(X, k, structure="autoencoder", max_iter=30, random_state=1)
+        assert not ae.accelerated
 
 
 def test_accelerate_is_refused_for_adam_and_checked():
@@ -369,3 +372,5 @@ def test_accelerate_is_refused_for_adam_and_checked():
         nc.fit(X, k, accelerate="yes")
     with pytest.raises(ValueError, match="accelerate applies to MM updates; .* trained by Adam"):
         nc.fit(X, k, structure="autoencoder", accelerate=True)
+    with pytest.raises(ValueError, match="accelerate=True needs check_every >= 3"):
+        nc.fit(X, k, accelerate=True, check_every=1)
