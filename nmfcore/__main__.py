@@ -18,7 +18,7 @@ import warnings
 from . import _validation as V
 from .discrete import is_count_data
 from .fit import fit
-from .io import check_output_dir, is_sbs96_labels, read_matrix, write_result
+from .io import check_output_dir, read_user_matrix, write_result
 from .noise import NOISE_NAMES
 
 THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
@@ -196,12 +196,38 @@ def main(argv=None) -> int:
         if args.command == "select":
             check_output_dir(os.path.join(args.out, "best"), inputs=[args.counts])
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # the orientation note is repeated in the summary
-            X = read_matrix(args.counts, transpose=args.transpose)
+            warnings.simplefilter("ignore", UserWarning)  # the orientation note is printed below
+            X, info = read_user_matrix(args.counts, transpose=args.transpose)
+        if getattr(args, "reference", None):
+            _check_reference_channels(args.counts, X, info)
     except (ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    _say_how_read(args.counts, info)
     return _fit(args, X, argv) if args.command == "fit" else _select(args, X, argv)
+
+
+def _say_how_read(path, info):
+    rows, cols = info["file_shape"]
+    how = (f"read {path}: {rows} rows x {cols} columns ({info['file_layout']}) as {info['shape'][0]} samples x "
+           f"{info['shape'][1]} features")
+    if info["read_as"] == "catalogue":
+        how += ", channels by label in the canonical SBS96 order"
+    print(how, file=sys.stderr)
+
+
+def _check_reference_channels(path, X, info):
+    """--reference cosmic compares signatures over the 96 SBS channels: the file must carry all of them."""
+    from .data.channels import SBS96_CHANNELS
+
+    if info["read_as"] == "catalogue":
+        return
+    axes = (("features", list(X.columns)), ("samples", list(X.index)))
+    axis, labels = max(axes, key=lambda a: len(set(a[1]) & set(SBS96_CHANNELS)))
+    missing = [c for c in SBS96_CHANNELS if c not in set(labels)]
+    raise ValueError(f"{path}: --reference cosmic needs the 96 SBS channel labels (e.g. A[C>A]A) on the rows or "
+                     f"the columns; its {axis} carry {96 - len(missing)} of them, absent: {missing[:10]}"
+                     f"{' ...' if len(missing) > 10 else ''}: label the channels as SBS96, or drop --reference")
 
 
 def _fit(args, X, argv) -> int:
@@ -251,8 +277,6 @@ def _select(args, X, argv) -> int:
             raise ValueError(f"--ranks: rank {ranks[-1]} is not below min(samples, features) = {bound} "
                              f"({X.shape[0]} x {X.shape[1]}); lower the largest rank")
         values = V.check_matrix(X.to_numpy())
-        if args.reference and not is_sbs96_labels(X.columns):
-            raise ValueError("--reference cosmic needs the 96 SBS channel labels (e.g. A[C>A]A) on the features")
         if args.reference and not os.path.isfile(_cosmic_path()):
             raise ValueError(f"the COSMIC reference is not at {_cosmic_path()} (it ships with the repository "
                              "checkout): run select from a checkout (pip install -e .) or drop --reference")

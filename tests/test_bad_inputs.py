@@ -319,16 +319,16 @@ CLI_CASES = [
                  r"every row needs the same number of tab-separated fields", id="ragged-row-long"),
     pytest.param("ragged_short", [], r"ragged_short.tsv: missing value at sample 's2', feature 'f4'",
                  r"ragged row or empty cell.*fill or remove it", id="ragged-row-short"),
-    pytest.param("non_numeric", [], r"non_numeric.tsv: non-numeric values in column\(s\) \['f0'\]",
-                 r"must hold numbers only", id="non-numeric-cell"),
+    pytest.param("non_numeric", [], r"non_numeric.tsv: non-numeric values in column\(s\) \['f0'\], first 'abc' at "
+                                    r"sample 's2', feature 'f0'", r"must hold numbers only", id="non-numeric-cell"),
     pytest.param("empty_cell", [], r"missing value at sample 's3', feature 'f1'", r"fill or remove it",
                  id="empty-cell"),
     pytest.param("nan_cell", [], r"missing value at sample 's3', feature 'f1'", r"fill or remove it",
                  id="nan-cell"),
-    pytest.param("inf_cell", [], r"NaN/inf value\(s\), first at row 2, column 0", r"remove or impute",
-                 id="inf-cell"),
-    pytest.param("negative_cell", [], r"1 negative value\(s\).*row 2, column 0", r"non-negative data",
-                 id="negative-cell"),
+    pytest.param("inf_cell", [], r"inf_cell.tsv: infinite value inf at sample 's2', feature 'f0'",
+                 r"NMF needs finite data: fix or remove it", id="inf-cell"),
+    pytest.param("negative_cell", [], r"negative_cell.tsv: negative value -3 at sample 's2', feature 'f0' \(1 such",
+                 r"non-negative data.*fix or remove such cells", id="negative-cell"),
     pytest.param("dup_sample", [], r"dup_sample.tsv: duplicated sample label\(s\) \['s1'\]",
                  r"labels must be unique", id="duplicated-sample"),
     pytest.param("dup_feature", [], r"dup_feature.tsv: duplicated feature label\(s\) \['f0'\]",
@@ -640,13 +640,65 @@ DATA_CASES = [
                  id="negative-count"),
     pytest.param("ragged", ds.DataFormatError, r"ragged rows - the header has 22 fields but line 6 has 23",
                  r"every row must have the same number", id="ragged-row"),
-    pytest.param("empty", ds.DataFormatError, r"cat.tsv: empty file", r"fetch it again or check the path",
+    pytest.param("empty", ds.DataFormatError, r"cat.tsv: the file is empty", r"check that the path names the right",
                  id="empty-file"),
     pytest.param("truncated_gzip", ds.DataFormatError, r"cat.tsv.gz: truncated or corrupt gzip file",
-                 r"fetch it again", id="truncated-gzip"),
+                 r"re-create it \(a downloaded data set: fetch it again\)", id="truncated-gzip"),
     pytest.param("missing", FileNotFoundError, r"not_fetched.tsv does not exist",
                  r"python -m nmfcore.datasets fetch", id="file-not-fetched"),
 ]
+
+
+@pytest.mark.parametrize("kind, exc, problem, fix", [c for c in DATA_CASES if c.id not in ("file-not-fetched",
+                                                                                             "truncated-gzip", "empty-file")])
+def test_cli_reads_a_catalogue_as_the_workflow_does(tmp_path, kind, exc, problem, fix, tripwire, capsys):
+    """fit/select read a file with the SBS channels on an axis by the catalogue reader: the same message (the
+    file, the channel and sample of a bad cell, the axis of a duplicated label as in the file, the missing
+    channels), exit 2, nothing written; earlier a 95-channel file was fitted as 95 samples x 21 features."""
+    path = _bad_catalogue(kind, tmp_path)
+    for command in ("fit", "select"):
+        args = ["--rank", "2"] if command == "fit" else ["--ranks", "2"]
+        assert cli_main([command, str(path), *args, "--out", str(tmp_path / "o")]) == 2
+        err = capsys.readouterr().err
+        assert re.search(msg(re.escape(str(path)), problem, fix), err), err
+    assert not tripwire and not (tmp_path / "o").exists()
+
+
+def test_cli_names_the_axis_of_a_duplicated_catalogue_label_as_in_the_file(tmp_path, capsys):
+    lines = _catalogue_lines()
+    dup_channel = [lines[0], lines[1], lines[1], *lines[3:]]
+    dup_sample = [lines[0].replace("PD4088a", "PD4194a"), *lines[1:]]
+    for name, text, expected in (("dc.tsv", dup_channel, r"duplicated channel label\(s\) \['A\[C>A\]A'\] in the first column"),
+                                 ("ds.tsv", dup_sample, r"duplicated sample label\(s\) \['PD4194a'\] in the header")):
+        rows = [line.split("\t") for line in text]
+        for turned in (False, True):
+            path = tmp_path / (("T" if turned else "") + name)
+            path.write_text("\n".join("\t".join(r) for r in (list(zip(*rows)) if turned else rows)) + "\n")
+            assert cli_main(["fit", str(path), "--rank", "2", "--out", str(tmp_path / "o")]) == 2
+            err = capsys.readouterr().err
+            if turned:  # the same label, now on the other axis of the file
+                expected = expected.replace("in the first column", "IN").replace("in the header", "in the first column")
+                expected = expected.replace("IN", "in the header")
+            assert re.search(expected, err), (path.name, err)
+
+
+def test_cli_names_a_bad_cell_of_a_transposed_counts_file_by_its_labels(tmp_path, capsys):
+    """--transpose: the cell is named by the file's own row (feature) and column (sample) labels."""
+    rows = [line.split("\t") for line in TSV["good"]]
+    rows[3][2] = "-3"  # sample s2, feature f1
+    rows[5][4] = "high"  # sample s4, feature f3
+    path = tmp_path / "ft.tsv"
+    path.write_text("\n".join("\t".join(r) for r in zip(*rows)) + "\n")
+    assert cli_main(["fit", str(path), "--transpose", "--rank", "2", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert re.search(r"ft.tsv: non-numeric values in column\(s\) \['s4'\], first 'high' at feature 'f3', sample 's4'",
+                     err), err
+    rows[5][4] = "1"
+    path.write_text("\n".join("\t".join(r) for r in zip(*rows)) + "\n")
+    assert cli_main(["fit", str(path), "--transpose", "--rank", "2", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert re.search(msg(r"ft.tsv: negative value -3 at feature 'f1', sample 's2'", r"fix or remove"), err), err
+    assert not (tmp_path / "o").exists()
 
 
 @pytest.mark.parametrize("kind, exc, problem, fix", DATA_CASES)
@@ -670,7 +722,8 @@ def test_datasets_cli_prepare_rejects(tmp_path, kind, exc, problem, fix):
                          env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=120)
     assert res.returncode == 1, res.stderr
     assert "Traceback" not in res.stderr
-    assert re.search(msg(f"error: {exc.__name__}: ", problem, fix), res.stderr), res.stderr
+    name = "(?:DataFormatError|ChannelLabelError)" if exc is ds.DataFormatError else exc.__name__  # its subclass
+    assert re.search(msg(f"error: {name}: ", problem, fix), res.stderr), res.stderr
     assert not out.parent.exists()
 
 

@@ -4,6 +4,7 @@ Generated user files in several layouts (SigProfiler CSV channels x samples, gzi
 counts features x samples), a real run, and the config errors that name the file, the problem and the fix.
 """
 import gzip
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+
+from nmfcore.io import read_result
 
 pytestmark = pytest.mark.workflow
 
@@ -57,7 +60,7 @@ def test_user_files_run_through_the_workflow(tmp_path):
     config = _config({"sp_csv": {"path": "sigprofiler.csv", "kind": "catalogue"},
                       "gz_tsv": {"path": str(tmp_path / "samples.tsv.gz"), "kind": "catalogue"},
                       "genes": {"path": "genes_by_sites.tsv", "kind": "counts", "transpose": True}})
-    res = _snakemake(tmp_path, config, "--cores", "2", "results/tables/scores.tsv")
+    res = _snakemake(tmp_path, config, "--cores", "1", "results/tables/scores.tsv")
     assert res.returncode == 0, res.stderr[-4000:]
     scores = pd.read_csv(tmp_path / "results/tables/scores.tsv", sep="\t")
     assert sorted(scores["dataset"].unique()) == ["genes", "gz_tsv", "sp_csv"]
@@ -71,7 +74,13 @@ def test_user_files_run_through_the_workflow(tmp_path):
     assert (scores.loc[scores["dataset"] == "genes", "source"] == "file:genes_by_sites.tsv").all()
     X = pd.read_csv(tmp_path / "results/data/sp_csv/X.tsv", sep="\t", index_col=0)
     assert X.shape == (21, 96)
-    assert len(meta["sha256"]) == 64 and meta["shape"] == [25, kept] and meta["file_shape"] == [25, 30] and meta["path"].endswith("genes_by_sites.tsv")
+    assert len(meta["sha256"]) == 64 and meta["shape"] == [25, kept] and meta["path"].endswith("genes_by_sites.tsv")
+    # the file's own layout (30 gene rows x 25 site columns), separately from the samples x features read from it
+    assert meta["file_shape"] == [30, 25] and meta["file_layout"] == "features x samples"
+    assert meta["read_shape"] == [25, 30]
+    cmeta = yaml.safe_load((tmp_path / "results/data/sp_csv/meta.json").read_text())
+    assert cmeta["file_shape"] == [96, 21] and cmeta["file_layout"] == "channels x samples"
+    assert cmeta["read_shape"] == cmeta["shape"] == [21, 96]
 
 
 def _bad(tmp, kind):
@@ -82,11 +91,23 @@ def _bad(tmp, kind):
     if kind == "95-channels":
         cat.iloc[1:].to_csv(tmp / "c95.csv")
         return {"path": "c95.csv", "kind": "catalogue"}, [r"c95.csv", r"missing channel", r"96 SBS channel labels"]
-    if kind == "negative":
+    if kind == "negative":  # named by the full path, the cell's labels and the fix
         df = cat.T.astype(float)
         df.iloc[2, 3] = -1
         df.to_csv(tmp / "neg.tsv", sep="\t")
-        return {"path": "neg.tsv", "kind": "counts"}, [r"neg.tsv", r"negative value", r"non-negative data"]
+        return {"path": "neg.tsv", "kind": "counts"}, [re.escape(str(tmp / "neg.tsv")) + r": negative value -1 at sample "
+                                                      + repr(df.index[2]) + ", feature " + re.escape(repr(df.columns[3])),
+                                                      r"non-negative data", r"fix or remove such cells"]
+    if kind == "catalogue-negative":
+        df = cat.astype(float)
+        df.iloc[5, 2] = -4
+        df.to_csv(tmp / "cneg.csv")
+        return {"path": "cneg.csv", "kind": "catalogue"}, [r"cneg.csv: negative count '-4.0' at channel "
+                                                          + re.escape(repr(df.index[5])), r"fix or remove them"]
+    if kind == "empty":
+        (tmp / "empty.tsv").write_text("")
+        return {"path": "empty.tsv", "kind": "catalogue"}, [r"empty.tsv: the file is empty",
+                                                           r"check that the path names the right file"]
     if kind == "not-numeric":
         df = cat.T.astype(object)
         df.iloc[0, 0] = "high"
@@ -105,16 +126,32 @@ def _bad(tmp, kind):
     raise KeyError(kind)
 
 
-@pytest.mark.parametrize("kind", ["missing", "95-channels", "negative", "not-numeric", "both-source-and-path",
-                                  "text-kind", "catalogue-transpose"])
+@pytest.mark.parametrize("kind", ["missing", "95-channels", "negative", "catalogue-negative", "empty", "not-numeric",
+                                  "both-source-and-path", "text-kind", "catalogue-transpose"])
 def test_malformed_user_data_is_a_config_error(tmp_path, kind):
+    """The message alone (no traceback into the Snakefiles), the catalogue hint only where the channel labels are
+    the problem, no 'fetch it again' for a user's own file."""
     spec, parts = _bad(tmp_path, kind)
     res = _snakemake(tmp_path, _config({"x": spec}), "-n")
     out = res.stdout + res.stderr
     assert res.returncode != 0, out[-3000:]
     for part in parts:
-        assert __import__("re").search(part, out), (part, out[-3000:])
+        assert re.search(part, out), (part, out[-3000:])
+    assert 'File "' not in out and "common.smk" not in out, out[-3000:]
+    assert ("a catalogue needs the 96 SBS channel labels" in out) == (kind == "95-channels"), out[-3000:]
+    assert "fetch it again" not in out
     assert not (tmp_path / "results").exists()
+
+
+def test_a_catalogue_read_as_counts_gets_a_hint(tmp_path):
+    _catalogue_frame().to_csv(tmp_path / "sp.csv")  # channels x samples
+    res = _snakemake(tmp_path, _config({"x": {"path": "sp.csv", "kind": "counts"}}), "-n")
+    out = res.stdout + res.stderr
+    assert res.returncode == 0, out[-3000:]
+    assert re.search(r"config warning: datasets.x \(path sp.csv\): .*sp.csv: the rows carry the 96 SBS channel labels, "
+                     r"so it looks like a channels x samples catalogue.*kind: catalogue.*or transpose: true", out), out[-3000:]
+    res = _snakemake(tmp_path, _config({"x": {"path": "sp.csv", "kind": "catalogue"}}), "-n")
+    assert "config warning" not in res.stdout + res.stderr
 
 
 def test_rank_above_the_user_files_shape_is_a_config_error(tmp_path):
@@ -206,3 +243,44 @@ def test_default_threads_respect_affinity_and_slurm(monkeypatch):
     assert n == len(os.sched_getaffinity(0))
     monkeypatch.setenv("SLURM_CPUS_PER_TASK", "1")
     assert default_jobs() == 1
+
+
+def _cli(*args):
+    from nmfcore.__main__ import main
+
+    with __import__("warnings").catch_warnings():
+        __import__("warnings").simplefilter("ignore")
+        return main([str(a) for a in args])
+
+
+def test_cli_orients_and_reorders_a_catalogue_by_its_channel_labels(tmp_path):
+    """fit reads a catalogue with its channel rows shuffled (or turned round) into the canonical SBS96 order: the
+    same fit (W, H, log-likelihood) as the original file; earlier the row order of the file changed the fit."""
+    original = pd.read_csv(BRCA21, sep="\t", index_col=0)
+    original.to_csv(tmp_path / "orig.tsv", sep="\t")
+    _catalogue_frame().to_csv(tmp_path / "shuffled.tsv", sep="\t")
+    _catalogue_frame().T.to_csv(tmp_path / "shuffled_T.csv")
+    fits = {}
+    for name in ("orig.tsv", "shuffled.tsv", "shuffled_T.csv"):
+        assert _cli("fit", tmp_path / name, "--rank", "3", "--restarts", "2", "--max-iter", "300", "--threads", "1",
+                    "--out", tmp_path / ("o_" + name)) == 0
+        fits[name] = read_result(tmp_path / ("o_" + name))
+    for name in ("shuffled.tsv", "shuffled_T.csv"):
+        for key in ("W", "H"):
+            pd.testing.assert_frame_equal(fits[name][key], fits["orig.tsv"][key])
+        assert fits[name]["summary"]["row"]["loglik"] == fits["orig.tsv"]["summary"]["row"]["loglik"]
+    from nmfcore.datasets import SBS96_CHANNELS
+
+    assert list(fits["shuffled.tsv"]["H"].columns) == list(SBS96_CHANNELS)
+
+
+def test_cli_reference_names_the_file_and_the_missing_channels(tmp_path, capsys):
+    """--reference cosmic on a file carrying only some SBS channels (too few to be read as a catalogue)."""
+    cat = _catalogue_frame().T.iloc[:, :50]  # 21 samples x 50 channels
+    cat.to_csv(tmp_path / "half.tsv", sep="\t")
+    assert _cli("select", tmp_path / "half.tsv", "--ranks", "2", "--reference", "cosmic", "--out", tmp_path / "o") == 2
+    err = capsys.readouterr().err
+    missing = sorted(set(pd.read_csv(BRCA21, sep="\t", index_col=0).index) - set(cat.columns))
+    assert re.search(re.escape(str(tmp_path / "half.tsv")) + r": --reference cosmic needs the 96 SBS channel labels", err)
+    assert "carry 50 of them, absent: " in err and repr(missing[0]) in err and "drop --reference" in err, err
+    assert not (tmp_path / "o").exists()
