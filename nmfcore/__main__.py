@@ -19,7 +19,6 @@ from . import _validation as V
 from .discrete import is_count_data
 from .fit import fit
 from .io import check_output_dir, read_user_matrix, write_result
-from .noise import NOISE_NAMES
 
 THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -42,7 +41,17 @@ def _float_list(text):
 
 
 def _noise_spec(args):
-    spec = {"family": args.noise}
+    """fit's noise spec: the label (select's labels and the family names nb, tweedie) with --power, --powers,
+    --alpha and --dispersion; an option that contradicts the label is an error."""
+    from .select import noise_spec
+
+    base = noise_spec(args.noise)
+    spec = dict(base) if isinstance(base, dict) else {"family": base}
+    family = spec["family"]
+    if args.power is not None or args.powers:
+        if "power" in spec:
+            raise ValueError(f"--noise {args.noise} fixes the Tweedie power; drop --power/--powers, or use --noise "
+                             "tweedie with them")
     if args.power is not None:
         spec["power"] = args.power
     if args.powers:
@@ -50,11 +59,12 @@ def _noise_spec(args):
     if args.alpha is not None:
         spec["alpha"] = args.alpha
     if args.dispersion is not None:
-        if args.noise != "nb":
+        if family != "nb":
             raise ValueError(f"--dispersion applies to --noise nb only, not {args.noise}; drop it or use --noise nb")
+        if args.noise in ("nb_shared", "nb_sample") and spec["dispersion"] != args.dispersion:
+            raise ValueError(f"--noise {args.noise} and --dispersion {args.dispersion} contradict each other; give "
+                             f"--noise nb_{args.dispersion} alone")
         spec["dispersion"] = args.dispersion
-    elif args.noise == "nb":
-        spec["dispersion"] = "shared"
     return spec
 
 
@@ -161,7 +171,9 @@ def _parser():
                        description="Fit one model and write W.tsv, H.tsv (G.tsv), trace.tsv and summary.json.")
     _common(p)
     p.add_argument("--rank", type=int, required=True, help="number of components K (1 <= K < min(samples, features))")
-    p.add_argument("--noise", default="poisson", choices=NOISE_NAMES, help="noise model")
+    p.add_argument("--noise", default="poisson",
+                   help="noise model: gaussian, poisson, gamma, nb_shared (or nb), nb_sample, tweedie (power by "
+                        "profile likelihood) or tweedie_p<p> (fixed power, e.g. tweedie_p1.5)")
     p.add_argument("--power", type=float, help="Tweedie power (omit to choose by profile likelihood)")
     p.add_argument("--powers", type=_float_list, help="comma-separated Tweedie power grid for the profile likelihood "
                                                        "(default 1.1, 1.2, ..., 1.9)")
@@ -174,8 +186,9 @@ def _parser():
                                    "selection.png and the chosen model's factors under OUT/best/, and say why.")
     _common(s)
     s.add_argument("--ranks", default="2-10", help="ranks, e.g. 2-10 or 2,3,5")
-    s.add_argument("--noise", default="poisson,nb,tweedie,gaussian",
-                   help="comma-separated: gaussian, poisson, gamma, tweedie, nb (= nb_shared), nb_sample")
+    s.add_argument("--noise", default="poisson,nb_shared,tweedie,gaussian",
+                   help="comma-separated noise models: gaussian, poisson, gamma, nb_shared (or nb), nb_sample, "
+                        "tweedie (power by profile likelihood), tweedie_p<p> (fixed power, e.g. tweedie_p1.5)")
     s.add_argument("--seeds", type=int, default=3, help="independent fits (seeds 0..N-1) per model; the best is kept")
     s.add_argument("--reference", choices=("cosmic",), help="match the chosen signatures to COSMIC v3.4 (SBS96 data)")
     s.add_argument("--jobs", type=int, default=None, help="fits in parallel processes (default: the usable cores)")
@@ -187,6 +200,7 @@ def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     try:
         V.check_structure(args.structure) if args.command == "fit" else None
+        spec = _noise_spec(args) if args.command == "fit" else None
         for name in ("restarts", "max_iter", "check_every", "nb_rounds"):
             V.check_positive_int(getattr(args, name), "--" + name.replace("_", "-"))
         for name in ("threads", "jobs"):
@@ -204,7 +218,7 @@ def main(argv=None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     _say_how_read(args.counts, info)
-    return _fit(args, X, argv) if args.command == "fit" else _select(args, X, argv)
+    return _fit(args, X, spec, argv) if args.command == "fit" else _select(args, X, argv)
 
 
 def _say_how_read(path, info):
@@ -230,12 +244,7 @@ def _check_reference_channels(path, X, info):
                      f"{' ...' if len(missing) > 10 else ''}: label the channels as SBS96, or drop --reference")
 
 
-def _fit(args, X, argv) -> int:
-    try:
-        spec = _noise_spec(args)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+def _fit(args, X, spec, argv) -> int:
     _pin_threads(args.threads or _default_threads(), argv)
     try:
         with warnings.catch_warnings(record=True) as caught, _Ticker(f"fitting {args.structure}/{args.noise} "
@@ -269,7 +278,7 @@ def _select(args, X, argv) -> int:
 
     try:
         ranks = S.parse_ranks(args.ranks)
-        noises = _name_list(args.noise, "--noise", S.noise_spec)
+        noises = _noise_labels(args.noise)
         structures = _name_list(args.structure, "--structure", V.check_structure)
         V.check_positive_int(args.seeds, "--seeds")
         bound = min(X.shape)
@@ -311,6 +320,18 @@ def _name_list(text, option, check):
     return names
 
 
+def _noise_labels(text):
+    """select's --noise as canonical labels (nb -> nb_shared); one model listed under two names is an error."""
+    from . import select as S
+
+    names = _name_list(text, "--noise", S.noise_spec)
+    labels = [S.noise_label(n) for n in names]
+    same = sorted({n for n, lab in zip(names, labels) if labels.count(lab) > 1})
+    if same:
+        raise ValueError(f"--noise lists {' and '.join(same)}, which are the same model; list it once")
+    return labels
+
+
 def _report(args, X, rows, results, integer) -> int:
     import pandas as pd
 
@@ -332,7 +353,8 @@ def _report(args, X, rows, results, integer) -> int:
         return 1
     res = results[(best["noise"], best["structure"], best["rank"], best["seed"])]
     write_result(res, os.path.join(args.out, "best"), samples=X.index, features=X.columns)
-    print(f"chosen: noise {best['noise']} ({res.noise.label}), structure {best['structure']}, rank {best['rank']} "
+    fitted = f" ({res.noise.label} by profile likelihood)" if res.noise.label != best["noise"] else ""
+    print(f"chosen: noise {best['noise']}{fitted}, structure {best['structure']}, rank {best['rank']} "
           f"(seed {best['seed']})")
     print(f"why: {why}")
     if args.reference:

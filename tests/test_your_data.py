@@ -284,3 +284,48 @@ def test_cli_reference_names_the_file_and_the_missing_channels(tmp_path, capsys)
     assert re.search(re.escape(str(tmp_path / "half.tsv")) + r": --reference cosmic needs the 96 SBS channel labels", err)
     assert "carry 50 of them, absent: " in err and repr(missing[0]) in err and "drop --reference" in err, err
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("label, fitted", [("nb_shared", "nb_shared"), ("nb_sample", "nb_sample"),
+                                           ("tweedie_p1.5", "tweedie_p1.5"), ("nb", "nb_shared")])
+def test_cli_fit_takes_every_noise_label(tmp_path, capsys, label, fitted):
+    _catalogue_frame().to_csv(tmp_path / "sp.csv")
+    assert _cli("fit", tmp_path / "sp.csv", "--rank", "2", "--noise", label, "--restarts", "1", "--max-iter", "200",
+                "--threads", "1", "--out", tmp_path / "o") == 0
+    assert f"noise={fitted}\t" in capsys.readouterr().out
+    assert read_result(tmp_path / "o")["summary"]["noise"]["label"] == fitted
+
+
+def test_select_takes_noise_labels_and_writes_them(tmp_path, capsys):
+    """select --noise with the labels (nb_shared, nb_sample, tweedie_p1.5) and a family name (nb): the noise column
+    of selection.tsv and the chosen line hold the labels."""
+    _catalogue_frame().to_csv(tmp_path / "sp.csv")
+    assert _cli("select", tmp_path / "sp.csv", "--ranks", "2", "--noise", "nb_sample,tweedie_p1.5,poisson",
+                "--seeds", "1", "--restarts", "1", "--max-iter", "3000", "--tol", "1e-5", "--jobs", "1",
+                "--out", tmp_path / "o") == 0
+    out = capsys.readouterr().out
+    table = pd.read_csv(tmp_path / "o" / "selection.tsv", sep="\t")
+    assert list(table["noise"]) == ["nb_sample", "tweedie_p1.5", "poisson"]
+    best = table.loc[table["bic_discrete"].idxmin(), "noise"]
+    assert re.search(rf"^chosen: noise {best}, structure nmf, rank 2", out, re.M), out
+    assert _cli("select", tmp_path / "sp.csv", "--ranks", "2", "--noise", "nb,nb_shared", "--out", tmp_path / "p") == 2
+    assert "--noise lists nb and nb_shared, which are the same model" in capsys.readouterr().err
+
+
+def test_select_progress_estimates_from_each_models_cost():
+    """The time left weighs each noise x structure by its own seconds per unit of rank (the tester's run said
+    ~63 s left at 47 s and ran 390 s: cheap Poisson fits first, Tweedie profiles last); every model runs once
+    early, and until then the estimate says it is a lower bound."""
+    from nmfcore.select import Progress, run_order
+
+    tasks = [(None, n, "nmf", k, 0, None) for n in ("poisson", "tweedie") for k in (2, 3, 4)]
+    order = run_order(tasks)
+    assert {t[1] for t in order[:2]} == {"poisson", "tweedie"} and [t[3] for t in order] == [2, 2, 3, 3, 4, 4]
+    progress = Progress(tasks)
+    progress.done(order[0], 1.0)  # poisson k=2: 0.5 s per rank unit
+    assert "at least ~4 s left (not yet timed: tweedie/nmf)" in progress.line()
+    progress.done(order[1], 20.0)  # tweedie k=2: 10 s per rank unit
+    seconds, untimed = progress.left()
+    assert untimed == [] and seconds == 0.5 * (3 + 4) + 10.0 * (3 + 4)
+    assert "2/6 fits" in progress.line() and "~74 s left" in progress.line()
+    assert Progress(tasks, jobs=2).left()[0] == 0
