@@ -118,12 +118,30 @@ class _Ticker:
             self.stream.write("\n")
 
 
-def _common(p):
+#: random starts per fit, the same for fit and select (select's --seeds multiplies them)
+RESTARTS = 3
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Each option's one real default: none shown for a required option, a flag, or a default of None (whose
+    meaning the help text states)."""
+
+    def _get_help_string(self, action):
+        if action.required or action.default is None or action.default is False or "(default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
+def _common(p, command):
     p.add_argument("counts", help="data file: TSV or CSV (optionally .gz), sample ids in the first column, feature "
-                                  "labels in the header (a catalogue with the 96 SBS channels as rows is turned round)")
-    p.add_argument("--structure", default="nmf", help="model structure: nmf (X ~ W H), convex (H = G X) or "
-                                                      "autoencoder (convex NMF trained by Adam)")
-    p.add_argument("--restarts", type=int, default=10, help="random starts per fit; the best is kept")
+                                  "labels in the header; a file with the 96 SBS channel labels on its rows or columns "
+                                  "is read as a catalogue (oriented and ordered by label)")
+    what = ("model structure: nmf (X ~ W H), convex (H = G X) or autoencoder (convex NMF trained by Adam)"
+            if command == "fit" else "comma-separated list of model structures, e.g. nmf,convex: nmf (X ~ W H), "
+            "convex (H = G X), autoencoder (convex NMF trained by Adam)")
+    p.add_argument("--structure", default="nmf", help=what)
+    p.add_argument("--restarts", type=int, default=RESTARTS,
+                   help=f"random starts per fit; the best is kept (default: {RESTARTS}, for fit and select alike)")
     p.add_argument("--pre-iter", type=int, default=0,
                    help="iterations of every start before only the best continues (0: all to convergence)")
     p.add_argument("--max-iter", type=int, default=50_000, help="iteration cap of each fit")
@@ -132,18 +150,19 @@ def _common(p):
     p.add_argument("--check-every", type=int, default=10, help="iterations between convergence checks")
     p.add_argument("--nb-rounds", type=int, default=5, help="NB with estimated alpha: alpha/factor alternations")
     p.add_argument("--nb-tol", type=float, default=1e-3, help="NB: stop the alternation when alpha changes less")
-    p.add_argument("--lr", type=float, default=None, help="Adam learning rate (autoencoder only; default 1e-3)")
+    p.add_argument("--lr", type=float, default=None, help="Adam learning rate (autoencoder only; default: 1e-3)")
     p.add_argument("--ae-init", default="scaled", choices=("scaled", "uniform"),
                    help="starts: U(0,1) scaled to the data mean, or raw U(0,1) (paper 2)")
     p.add_argument("--ae-constraint", default=None, choices=("abs", "project"),
-                   help="autoencoder only: non-negativity by |U| in the forward pass (default), or projection after "
-                        "each step")
+                   help="autoencoder only: non-negativity by |U| in the forward pass (abs), or projection after "
+                        "each step (default: abs)")
     p.add_argument("--dtype", default="float64", choices=("float64", "float32"),
                    help="precision of the iterations (float32: about 2x faster, tol >= 1e-6); results are float64")
     p.add_argument("--accelerate", default="auto", choices=("auto", "on", "off"),
                    help="SQUAREM acceleration of the MM iterations (the divergence still never increases); auto: on "
                         "for the negative binomial, whose plain MM steps crawl")
-    p.add_argument("--transpose", action="store_true", help="the file is features x samples")
+    p.add_argument("--transpose", action="store_true", help="the file is features x samples (not needed for a "
+                                                                   "catalogue: oriented by its channel labels)")
     p.add_argument("--threads", type=int, default=None,
                    help="BLAS threads (default: the cores this process may use, from CPU affinity and "
                         "SLURM_CPUS_PER_TASK; with select --jobs > 1 every worker uses one)")
@@ -166,33 +185,33 @@ def _parser():
     parser = argparse.ArgumentParser(prog="python -m nmfcore", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    fmt = argparse.ArgumentDefaultsHelpFormatter
+    fmt = _HelpFormatter
     p = sub.add_parser("fit", help="fit one model", formatter_class=fmt,
                        description="Fit one model and write W.tsv, H.tsv (G.tsv), trace.tsv and summary.json.")
-    _common(p)
+    _common(p, "fit")
     p.add_argument("--rank", type=int, required=True, help="number of components K (1 <= K < min(samples, features))")
     p.add_argument("--noise", default="poisson",
                    help="noise model: gaussian, poisson, gamma, nb_shared (or nb), nb_sample, tweedie (power by "
                         "profile likelihood) or tweedie_p<p> (fixed power, e.g. tweedie_p1.5)")
     p.add_argument("--power", type=float, help="Tweedie power (omit to choose by profile likelihood)")
     p.add_argument("--powers", type=_float_list, help="comma-separated Tweedie power grid for the profile likelihood "
-                                                       "(default 1.1, 1.2, ..., 1.9)")
+                                                       "(default: 1.1,1.3,1.5,1.7,1.9)")
     p.add_argument("--alpha", type=float, help="fixed NB alpha (omit to estimate by ML)")
     p.add_argument("--dispersion", default=None, choices=("shared", "sample"),
-                   help="NB: one alpha (shared, the default for nb) or one per sample")
+                   help="NB: one alpha (shared) or one per sample (default: shared for --noise nb)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random starts")
     s = sub.add_parser("select", help="choose noise model, structure and rank by BIC", formatter_class=fmt,
                        description="Fit every noise model x structure x rank x seed, write selection.tsv, "
                                    "selection.png and the chosen model's factors under OUT/best/, and say why.")
-    _common(s)
+    _common(s, "select")
     s.add_argument("--ranks", default="2-10", help="ranks, e.g. 2-10 or 2,3,5")
     s.add_argument("--noise", default="poisson,nb_shared,tweedie,gaussian",
                    help="comma-separated noise models: gaussian, poisson, gamma, nb_shared (or nb), nb_sample, "
                         "tweedie (power by profile likelihood), tweedie_p<p> (fixed power, e.g. tweedie_p1.5)")
-    s.add_argument("--seeds", type=int, default=3, help="independent fits (seeds 0..N-1) per model; the best is kept")
+    s.add_argument("--seeds", type=int, default=1, help="independent fits (seeds 0..N-1) per model, each of "
+                                                        "--restarts starts; the best is kept")
     s.add_argument("--reference", choices=("cosmic",), help="match the chosen signatures to COSMIC v3.4 (SBS96 data)")
     s.add_argument("--jobs", type=int, default=None, help="fits in parallel processes (default: the usable cores)")
-    s.set_defaults(restarts=1)
     return parser
 
 

@@ -174,7 +174,7 @@ def test_select_chooses_noise_structure_and_rank(tmp_path):
     the choice and why on stdout, COSMIC matches of the chosen signatures; parallel workers give the same table."""
     _catalogue_frame().to_csv(tmp_path / "sp.csv")
     args = ["sp.csv", "--ranks", "2-3", "--noise", "poisson,nb,gaussian", "--structure", "nmf,convex", "--seeds", "2",
-            "--max-iter", "3000", "--tol", "1e-6", "--reference", "cosmic"]
+            "--restarts", "1", "--max-iter", "3000", "--tol", "1e-6", "--reference", "cosmic"]
     one = _select(tmp_path, *args, "--jobs", "1", "--out", "one")
     assert one.returncode == 0, one.stderr[-3000:]
     table = pd.read_csv(tmp_path / "one" / "selection.tsv", sep="\t")
@@ -329,3 +329,24 @@ def test_select_progress_estimates_from_each_models_cost():
     assert untimed == [] and seconds == 0.5 * (3 + 4) + 10.0 * (3 + 4)
     assert "2/6 fits" in progress.line() and "~74 s left" in progress.line()
     assert Progress(tasks, jobs=2).left()[0] == 0
+
+
+@pytest.mark.parametrize("command", ["fit", "select"])
+def test_cli_help_shows_one_real_default_per_option(command):
+    """No '(default: None)', no option with two defaults, none for the required --out; select --structure says it
+    takes a comma-separated list; --restarts has the same default in fit and select."""
+    res = subprocess.run([sys.executable, "-m", "nmfcore", command, "--help"], capture_output=True, text=True,
+                         timeout=120)
+    text = " ".join(res.stdout.split())
+    assert res.returncode == 0 and "(default: None)" not in text and "(default: False)" not in text
+    options = re.split(r" (?=--[a-z])", text.split("options:")[1])
+    twice = [o for o in options if len(re.findall(r"\(?default[: ]", o)) > 1]
+    assert not twice, twice
+    out = next(o for o in options if o.startswith("--out OUT"))
+    assert "default" not in out
+    assert "(default: 3, for fit and select alike)" in text
+    if command == "select":
+        assert re.search(r"--structure STRUCTURE comma-separated list of model structures", text), text
+    for option, default in (("--lr", "default: 1e-3"), ("--ae-constraint", "default: abs"),
+                            ("--threads", "default: the cores")):
+        assert default in next(o for o in options if o.startswith(option)), option
