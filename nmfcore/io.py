@@ -379,13 +379,16 @@ def write_result(result: FitResult, outdir, *, samples=None, features=None, extr
     try:
         for name, text in texts.items():
             _atomic_write_text(stage / name, text)
-        with open(out / ".nmfcore.lock", "a") as lock:
+        lock = os.open(out, os.O_RDONLY)  # the folder itself is the lock: no lock file left in the result
+        try:
             fcntl.flock(lock, fcntl.LOCK_EX)
             for name in RESULT_FILES:
                 if name not in texts and (out / name).exists():
                     (out / name).unlink()
             for name in texts:
                 os.replace(stage / name, out / name)
+        finally:
+            os.close(lock)  # releases the lock
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     return out

@@ -1510,3 +1510,24 @@ def test_workflow_merge_keys_keep_rejecting_explicit_duplicates(tmp_path):
     out = res.stdout + res.stderr
     assert res.returncode != 0
     assert re.search(msg(r"merge.yaml: key 'dispersion' appears twice", r"remove or rename"), out), out[-3000:]
+
+
+def test_two_concurrent_cli_fits_into_one_folder_leave_one_result_and_no_lock_file(tmp_path):
+    """Two fits written into one folder at the same time: the folder holds one complete, consistent result (the
+    writers are serialised by a lock on the folder) and nothing else: no .nmfcore.lock, no staging folder."""
+    counts, out = _good_file(tmp_path), tmp_path / "res"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    procs = [subprocess.Popen([sys.executable, "-m", "nmfcore", "fit", str(counts), "--rank", str(rank),
+                               "--structure", structure, "--max-iter", "20", "--threads", "1", "--out", str(out)],
+                              cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for rank, structure in ((3, "convex"), (2, "nmf"))]
+    for proc in procs:
+        assert proc.wait(timeout=120) == 0, proc.stderr.read()
+    res = nmfcore.io.read_result(out)
+    names = sorted(p.name for p in out.iterdir())
+    expected = ["H.tsv", "W.tsv", "summary.json", "trace.tsv"] + (["G.tsv"] if "G" in res else [])
+    assert names == sorted(expected), names
+    select = tmp_path / "sel"
+    assert cli_main(["select", str(counts), "--ranks", "2", "--noise", "poisson", "--max-iter", "50",
+                     "--out", str(select)]) in (0, 1)
+    assert not [p for p in files_under(select) if p.name.startswith(".")]
