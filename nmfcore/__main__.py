@@ -376,16 +376,41 @@ def _report(args, X, rows, results, integer) -> int:
     print(f"chosen: noise {best['noise']}{fitted}, structure {best['structure']}, rank {best['rank']} "
           f"(seed {best['seed']})")
     print(f"why: {why}")
+    _warn_at_the_edge(int(best["rank"]), sorted(table["rank"].unique()), min(X.shape))
+    matches = os.path.join(args.out, "cosmic_matches.tsv")
     if args.reference:
-        from .datasets import read_reference
-        from .metrics import match_components
-
-        ref = read_reference(_cosmic_path())
-        _, rows_h, rows_r, cos = match_components(res.H, ref[list(X.columns)].to_numpy())
-        for i, r, c in sorted(zip(rows_h, rows_r, cos), key=lambda t: t[0]):
-            print(f"  signature {i + 1}: best COSMIC match {ref.index[r]} (cosine {c:.3f})")
-    print(f"wrote selection.tsv, selection.png and best/ to {args.out}", file=sys.stderr)
+        _write_cosmic_matches(res, X, matches)
+    elif os.path.exists(matches):  # of an earlier run with --reference: not of this choice
+        os.unlink(matches)
+    print(f"wrote selection.tsv, selection.png{', cosmic_matches.tsv' if args.reference else ''} and best/ to "
+          f"{args.out}", file=sys.stderr)
     return 0
+
+
+def _warn_at_the_edge(rank, ranks, bound):
+    """The chosen rank at the lowest or highest rank tried (where the grid could go further): say so."""
+    if len(ranks) > 1 and rank == ranks[-1] and rank + 1 < bound:
+        print(f"warning: the chosen rank {rank} is the highest rank tried: a higher rank may fit better; extend "
+              f"--ranks (e.g. {ranks[0]}-{rank + 3})", file=sys.stderr)
+    elif len(ranks) > 1 and rank == ranks[0] and rank > 1:
+        print(f"warning: the chosen rank {rank} is the lowest rank tried: a lower rank may fit better; extend "
+              f"--ranks (e.g. 1-{ranks[-1]})", file=sys.stderr)
+
+
+def _write_cosmic_matches(res, X, path):
+    """Each chosen signature's best COSMIC match (one-to-one assignment) and cosine: printed and written."""
+    import pandas as pd
+
+    from .datasets import read_reference
+    from .metrics import match_components
+
+    ref = read_reference(_cosmic_path())
+    _, rows_h, rows_r, cos = match_components(res.H, ref[list(X.columns)].to_numpy())
+    table = pd.DataFrame({"signature": [f"C{i + 1}" for i in rows_h], "best_cosmic_match": ref.index[rows_r],
+                          "cosine": cos}).sort_values("signature", key=lambda c: c.str[1:].astype(int))
+    for row in table.itertuples():
+        print(f"  signature {row.signature[1:]}: best COSMIC match {row.best_cosmic_match} (cosine {row.cosine:.3f})")
+    table.to_csv(path, sep="\t", index=False, float_format="%.6g")
 
 
 def _cosmic_path():
@@ -393,15 +418,17 @@ def _cosmic_path():
                         "reference", "COSMIC_v3.4_SBS_GRCh37.txt")
 
 
-def _selection_plot(table, path, integer):
+def _selection_figure(table, integer):
+    """BIC and log-likelihood against the rank, one line per noise x structure (best seed), integer rank ticks."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     bic, ll = ("bic_discrete", "loglik_discrete") if integer else ("bic", "loglik")
     best = table.sort_values(ll, ascending=False).drop_duplicates(["noise", "structure", "rank"])
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6))
     for (noise, structure), d in best.groupby(["noise", "structure"]):
         d = d.sort_values("rank")
         for ax, col in zip(axes, (bic, ll)):
@@ -409,13 +436,23 @@ def _selection_plot(table, path, integer):
             bad = ~d["converged"].astype(bool)
             ax.scatter(d.loc[bad, "rank"], d.loc[bad, col], s=60, facecolors="white", edgecolors=line.get_color(),
                        zorder=3)
-    scale = "discretised (count data: every family on the mass scale)" if integer else "density"
-    axes[0].set(xlabel="rank K", ylabel=f"{bic} (lower is better)", title=f"BIC, {scale}")
-    axes[1].set(xlabel="rank K", ylabel=f"{ll} (best seed)", title=f"log-likelihood, {scale}")
-    axes[1].legend(fontsize=7)
-    note = "white markers: fits that did not converge"
-    fig.suptitle(f"Model selection, best of the seeds per model. {note}", fontsize=8)
+    axes[0].set(xlabel="rank K", ylabel=f"{bic} (lower is better)", title="BIC")
+    axes[1].set(xlabel="rank K", ylabel=f"{ll} (best seed)", title="log-likelihood")
+    for ax in axes:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes[1].legend(fontsize=8)
+    scale = ("discretised: count data, every family on the mass scale" if integer
+             else "densities: continuous data")
+    fig.suptitle(f"Model selection ({scale}); best seed per model; white markers: fits that did not converge",
+                 fontsize=10)
     fig.tight_layout()
+    return fig
+
+
+def _selection_plot(table, path, integer):
+    import matplotlib.pyplot as plt
+
+    fig = _selection_figure(table, integer)
     fig.savefig(path, dpi=150)
     plt.close(fig)
 

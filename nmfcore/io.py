@@ -21,7 +21,7 @@ __all__ = ["read_matrix", "read_user_matrix", "write_result", "read_result", "RE
 #: every file write_result may write; a result folder holds one consistent set of them
 RESULT_FILES = ("W.tsv", "H.tsv", "G.tsv", "trace.tsv", "summary.json")
 #: what ``python -m nmfcore select`` writes into its folder (besides best/, a result folder)
-SELECT_FILES = ("selection.tsv", "selection.png", "best")
+SELECT_FILES = ("selection.tsv", "selection.png", "cosmic_matches.tsv", "best")
 #: the mark of a summary.json written by write_result (earlier versions: its four top-level keys)
 RESULT_FORMAT = "nmfcore.result/1"
 _LEGACY_SUMMARY_KEYS = {"row", "noise", "nuisance_path", "restarts"}

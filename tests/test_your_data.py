@@ -189,11 +189,16 @@ def test_select_chooses_noise_structure_and_rank(tmp_path):
     assert len(chosen) == 1 and "why: lowest discretised BIC" in one.stdout
     ok = table[table["converged"] & table["comparable"]]
     best = ok.loc[ok["bic_discrete"].idxmin()]
-    assert f"noise {best['noise']} " in chosen[0] and f"rank {best['rank']} " in chosen[0]
+    assert f"noise {best['noise']}, " in chosen[0] and f"rank {best['rank']} " in chosen[0]
     assert f"structure {best['structure']}," in chosen[0]
     assert (tmp_path / "one" / "selection.png").stat().st_size > 0
     assert {"W.tsv", "H.tsv", "summary.json"} <= {p.name for p in (tmp_path / "one" / "best").iterdir()}
     assert one.stdout.count("best COSMIC match SBS") == int(best["rank"])
+    matches = pd.read_csv(tmp_path / "one" / "cosmic_matches.tsv", sep="\t")  # also written, not only printed
+    assert list(matches.columns) == ["signature", "best_cosmic_match", "cosine"] and len(matches) == best["rank"]
+    assert matches["best_cosmic_match"].str.startswith("SBS").all() and matches["cosine"].between(0, 1).all()
+    for row in matches.itertuples():
+        assert f"signature {row.signature[1:]}: best COSMIC match {row.best_cosmic_match}" in one.stdout
     two = _select(tmp_path, *args, "--jobs", "2", "--out", "two")
     assert two.returncode == 0, two.stderr[-3000:]
     t2 = pd.read_csv(tmp_path / "two" / "selection.tsv", sep="\t")
@@ -350,3 +355,33 @@ def test_cli_help_shows_one_real_default_per_option(command):
     for option, default in (("--lr", "default: 1e-3"), ("--ae-constraint", "default: abs"),
                             ("--threads", "default: the cores")):
         assert default in next(o for o in options if o.startswith(option)), option
+
+
+@pytest.mark.parametrize("rank, ranks, bound, expected", [
+    (6, [2, 3, 4, 5, 6], 21, "the chosen rank 6 is the highest rank tried: a higher rank may fit better; extend --ranks"),
+    (2, [2, 3, 4], 21, "the chosen rank 2 is the lowest rank tried: a lower rank may fit better; extend --ranks"),
+    (4, [2, 3, 4, 5], 21, None), (1, [1, 2], 21, None), (20, [18, 19, 20], 21, None), (3, [3], 21, None)])
+def test_select_warns_when_the_chosen_rank_is_at_the_edge_of_the_grid(capsys, rank, ranks, bound, expected):
+    from nmfcore.__main__ import _warn_at_the_edge
+
+    _warn_at_the_edge(rank, ranks, bound)
+    err = capsys.readouterr().err
+    assert (expected in err) if expected else err == ""
+
+
+def test_selection_plot_has_integer_rank_ticks_and_titles_that_do_not_overlap():
+    from nmfcore.__main__ import _selection_figure
+
+    rows = [{"noise": n, "structure": "nmf", "rank": k, "seed": 0, "converged": True, "bic_discrete": 100.0 - k,
+             "loglik_discrete": -50.0 + k} for n in ("poisson", "nb_shared") for k in (2, 3, 4)]
+    fig = _selection_figure(pd.DataFrame(rows), integer=True)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = [ax.title.get_window_extent(renderer) for ax in fig.axes] + [fig._suptitle.get_window_extent(renderer)]
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            assert not a.overlaps(b), (a, b)
+    for ax in fig.axes:
+        ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+        assert ticks and all(float(t).is_integer() for t in ticks), ticks
+        assert ax.title.get_window_extent(renderer).width < ax.get_window_extent(renderer).width
