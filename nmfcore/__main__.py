@@ -18,8 +18,7 @@ import warnings
 from . import _validation as V
 from .discrete import is_count_data
 from .fit import fit
-from .io import check_output_dir, is_sbs96_labels, read_matrix, write_result
-from .noise import NOISE_NAMES
+from .io import check_output_dir, read_user_matrix, write_result
 
 THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -42,7 +41,17 @@ def _float_list(text):
 
 
 def _noise_spec(args):
-    spec = {"family": args.noise}
+    """fit's noise spec: the label (select's labels and the family names nb, tweedie) with --power, --powers,
+    --alpha and --dispersion; an option that contradicts the label is an error."""
+    from .select import noise_spec
+
+    base = noise_spec(args.noise)
+    spec = dict(base) if isinstance(base, dict) else {"family": base}
+    family = spec["family"]
+    if args.power is not None or args.powers:
+        if "power" in spec:
+            raise ValueError(f"--noise {args.noise} fixes the Tweedie power; drop --power/--powers, or use --noise "
+                             "tweedie with them")
     if args.power is not None:
         spec["power"] = args.power
     if args.powers:
@@ -50,11 +59,12 @@ def _noise_spec(args):
     if args.alpha is not None:
         spec["alpha"] = args.alpha
     if args.dispersion is not None:
-        if args.noise != "nb":
+        if family != "nb":
             raise ValueError(f"--dispersion applies to --noise nb only, not {args.noise}; drop it or use --noise nb")
+        if args.noise in ("nb_shared", "nb_sample") and spec["dispersion"] != args.dispersion:
+            raise ValueError(f"--noise {args.noise} and --dispersion {args.dispersion} contradict each other; give "
+                             f"--noise nb_{args.dispersion} alone")
         spec["dispersion"] = args.dispersion
-    elif args.noise == "nb":
-        spec["dispersion"] = "shared"
     return spec
 
 
@@ -108,12 +118,30 @@ class _Ticker:
             self.stream.write("\n")
 
 
-def _common(p):
+#: random starts per fit, the same for fit and select (select's --seeds multiplies them)
+RESTARTS = 3
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Each option's one real default: none shown for a required option, a flag, or a default of None (whose
+    meaning the help text states)."""
+
+    def _get_help_string(self, action):
+        if action.required or action.default is None or action.default is False or "(default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
+def _common(p, command):
     p.add_argument("counts", help="data file: TSV or CSV (optionally .gz), sample ids in the first column, feature "
-                                  "labels in the header (a catalogue with the 96 SBS channels as rows is turned round)")
-    p.add_argument("--structure", default="nmf", help="model structure: nmf (X ~ W H), convex (H = G X) or "
-                                                      "autoencoder (convex NMF trained by Adam)")
-    p.add_argument("--restarts", type=int, default=10, help="random starts per fit; the best is kept")
+                                  "labels in the header; a file with the 96 SBS channel labels on its rows or columns "
+                                  "is read as a catalogue (oriented and ordered by label)")
+    what = ("model structure: nmf (X ~ W H), convex (H = G X) or autoencoder (convex NMF trained by Adam)"
+            if command == "fit" else "comma-separated list of model structures, e.g. nmf,convex: nmf (X ~ W H), "
+            "convex (H = G X), autoencoder (convex NMF trained by Adam)")
+    p.add_argument("--structure", default="nmf", help=what)
+    p.add_argument("--restarts", type=int, default=RESTARTS,
+                   help=f"random starts per fit; the best is kept (default: {RESTARTS}, for fit and select alike)")
     p.add_argument("--pre-iter", type=int, default=0,
                    help="iterations of every start before only the best continues (0: all to convergence)")
     p.add_argument("--max-iter", type=int, default=50_000, help="iteration cap of each fit")
@@ -122,18 +150,19 @@ def _common(p):
     p.add_argument("--check-every", type=int, default=10, help="iterations between convergence checks")
     p.add_argument("--nb-rounds", type=int, default=5, help="NB with estimated alpha: alpha/factor alternations")
     p.add_argument("--nb-tol", type=float, default=1e-3, help="NB: stop the alternation when alpha changes less")
-    p.add_argument("--lr", type=float, default=None, help="Adam learning rate (autoencoder only; default 1e-3)")
+    p.add_argument("--lr", type=float, default=None, help="Adam learning rate (autoencoder only; default: 1e-3)")
     p.add_argument("--ae-init", default="scaled", choices=("scaled", "uniform"),
                    help="starts: U(0,1) scaled to the data mean, or raw U(0,1) (paper 2)")
     p.add_argument("--ae-constraint", default=None, choices=("abs", "project"),
-                   help="autoencoder only: non-negativity by |U| in the forward pass (default), or projection after "
-                        "each step")
+                   help="autoencoder only: non-negativity by |U| in the forward pass (abs), or projection after "
+                        "each step (default: abs)")
     p.add_argument("--dtype", default="float64", choices=("float64", "float32"),
                    help="precision of the iterations (float32: about 2x faster, tol >= 1e-6); results are float64")
     p.add_argument("--accelerate", default="auto", choices=("auto", "on", "off"),
                    help="SQUAREM acceleration of the MM iterations (the divergence still never increases); auto: on "
                         "for MM fits with --check-every >= 3; off: the plain multiplicative updates")
-    p.add_argument("--transpose", action="store_true", help="the file is features x samples")
+    p.add_argument("--transpose", action="store_true", help="the file is features x samples (not needed for a "
+                                                                   "catalogue: oriented by its channel labels)")
     p.add_argument("--threads", type=int, default=None,
                    help="BLAS threads (default: the cores this process may use, from CPU affinity and "
                         "SLURM_CPUS_PER_TASK; with select --jobs > 1 every worker uses one)")
@@ -156,30 +185,33 @@ def _parser():
     parser = argparse.ArgumentParser(prog="python -m nmfcore", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    fmt = argparse.ArgumentDefaultsHelpFormatter
+    fmt = _HelpFormatter
     p = sub.add_parser("fit", help="fit one model", formatter_class=fmt,
                        description="Fit one model and write W.tsv, H.tsv (G.tsv), trace.tsv and summary.json.")
-    _common(p)
+    _common(p, "fit")
     p.add_argument("--rank", type=int, required=True, help="number of components K (1 <= K < min(samples, features))")
-    p.add_argument("--noise", default="poisson", choices=NOISE_NAMES, help="noise model")
+    p.add_argument("--noise", default="poisson",
+                   help="noise model: gaussian, poisson, gamma, nb_shared (or nb), nb_sample, tweedie (power by "
+                        "profile likelihood) or tweedie_p<p> (fixed power, e.g. tweedie_p1.5)")
     p.add_argument("--power", type=float, help="Tweedie power (omit to choose by profile likelihood)")
     p.add_argument("--powers", type=_float_list, help="comma-separated Tweedie power grid for the profile likelihood "
-                                                       "(default 1.1, 1.2, ..., 1.9)")
+                                                       "(default: 1.1,1.3,1.5,1.7,1.9)")
     p.add_argument("--alpha", type=float, help="fixed NB alpha (omit to estimate by ML)")
     p.add_argument("--dispersion", default=None, choices=("shared", "sample"),
-                   help="NB: one alpha (shared, the default for nb) or one per sample")
+                   help="NB: one alpha (shared) or one per sample (default: shared for --noise nb)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random starts")
     s = sub.add_parser("select", help="choose noise model, structure and rank by BIC", formatter_class=fmt,
                        description="Fit every noise model x structure x rank x seed, write selection.tsv, "
                                    "selection.png and the chosen model's factors under OUT/best/, and say why.")
-    _common(s)
+    _common(s, "select")
     s.add_argument("--ranks", default="2-10", help="ranks, e.g. 2-10 or 2,3,5")
-    s.add_argument("--noise", default="poisson,nb,tweedie,gaussian",
-                   help="comma-separated: gaussian, poisson, gamma, tweedie, nb (= nb_shared), nb_sample")
-    s.add_argument("--seeds", type=int, default=3, help="independent fits (seeds 0..N-1) per model; the best is kept")
+    s.add_argument("--noise", default="poisson,nb_shared,tweedie,gaussian",
+                   help="comma-separated noise models: gaussian, poisson, gamma, nb_shared (or nb), nb_sample, "
+                        "tweedie (power by profile likelihood), tweedie_p<p> (fixed power, e.g. tweedie_p1.5)")
+    s.add_argument("--seeds", type=int, default=1, help="independent fits (seeds 0..N-1) per model, each of "
+                                                        "--restarts starts; the best is kept")
     s.add_argument("--reference", choices=("cosmic",), help="match the chosen signatures to COSMIC v3.4 (SBS96 data)")
     s.add_argument("--jobs", type=int, default=None, help="fits in parallel processes (default: the usable cores)")
-    s.set_defaults(restarts=1)
     return parser
 
 
@@ -187,6 +219,7 @@ def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     try:
         V.check_structure(args.structure) if args.command == "fit" else None
+        spec = _noise_spec(args) if args.command == "fit" else None
         for name in ("restarts", "max_iter", "check_every", "nb_rounds"):
             V.check_positive_int(getattr(args, name), "--" + name.replace("_", "-"))
         for name in ("threads", "jobs"):
@@ -196,20 +229,41 @@ def main(argv=None) -> int:
         if args.command == "select":
             check_output_dir(os.path.join(args.out, "best"), inputs=[args.counts])
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # the orientation note is repeated in the summary
-            X = read_matrix(args.counts, transpose=args.transpose)
+            warnings.simplefilter("ignore", UserWarning)  # the orientation note is printed below
+            X, info = read_user_matrix(args.counts, transpose=args.transpose)
+        if getattr(args, "reference", None):
+            _check_reference_channels(args.counts, X, info)
     except (ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    return _fit(args, X, argv) if args.command == "fit" else _select(args, X, argv)
+    _say_how_read(args.counts, info)
+    return _fit(args, X, spec, argv) if args.command == "fit" else _select(args, X, argv)
 
 
-def _fit(args, X, argv) -> int:
-    try:
-        spec = _noise_spec(args)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+def _say_how_read(path, info):
+    rows, cols = info["file_shape"]
+    how = (f"read {path}: {rows} rows x {cols} columns ({info['file_layout']}) as {info['shape'][0]} samples x "
+           f"{info['shape'][1]} features")
+    if info["read_as"] == "catalogue":
+        how += ", channels by label in the canonical SBS96 order"
+    print(how, file=sys.stderr)
+
+
+def _check_reference_channels(path, X, info):
+    """--reference cosmic compares signatures over the 96 SBS channels: the file must carry all of them."""
+    from .data.channels import SBS96_CHANNELS
+
+    if info["read_as"] == "catalogue":
+        return
+    axes = (("features", list(X.columns)), ("samples", list(X.index)))
+    axis, labels = max(axes, key=lambda a: len(set(a[1]) & set(SBS96_CHANNELS)))
+    missing = [c for c in SBS96_CHANNELS if c not in set(labels)]
+    raise ValueError(f"{path}: --reference cosmic needs the 96 SBS channel labels (e.g. A[C>A]A) on the rows or "
+                     f"the columns; its {axis} carry {96 - len(missing)} of them, absent: {missing[:10]}"
+                     f"{' ...' if len(missing) > 10 else ''}: label the channels as SBS96, or drop --reference")
+
+
+def _fit(args, X, spec, argv) -> int:
     _pin_threads(args.threads or _default_threads(), argv)
     try:
         with warnings.catch_warnings(record=True) as caught, _Ticker(f"fitting {args.structure}/{args.noise} "
@@ -243,7 +297,7 @@ def _select(args, X, argv) -> int:
 
     try:
         ranks = S.parse_ranks(args.ranks)
-        noises = _name_list(args.noise, "--noise", S.noise_spec)
+        noises = _noise_labels(args.noise)
         structures = _name_list(args.structure, "--structure", V.check_structure)
         V.check_positive_int(args.seeds, "--seeds")
         bound = min(X.shape)
@@ -251,8 +305,6 @@ def _select(args, X, argv) -> int:
             raise ValueError(f"--ranks: rank {ranks[-1]} is not below min(samples, features) = {bound} "
                              f"({X.shape[0]} x {X.shape[1]}); lower the largest rank")
         values = V.check_matrix(X.to_numpy())
-        if args.reference and not is_sbs96_labels(X.columns):
-            raise ValueError("--reference cosmic needs the 96 SBS channel labels (e.g. A[C>A]A) on the features")
         if args.reference and not os.path.isfile(_cosmic_path()):
             raise ValueError(f"the COSMIC reference is not at {_cosmic_path()} (it ships with the repository "
                              "checkout): run select from a checkout (pip install -e .) or drop --reference")
@@ -287,6 +339,18 @@ def _name_list(text, option, check):
     return names
 
 
+def _noise_labels(text):
+    """select's --noise as canonical labels (nb -> nb_shared); one model listed under two names is an error."""
+    from . import select as S
+
+    names = _name_list(text, "--noise", S.noise_spec)
+    labels = [S.noise_label(n) for n in names]
+    same = sorted({n for n, lab in zip(names, labels) if labels.count(lab) > 1})
+    if same:
+        raise ValueError(f"--noise lists {' and '.join(same)}, which are the same model; list it once")
+    return labels
+
+
 def _report(args, X, rows, results, integer) -> int:
     import pandas as pd
 
@@ -308,19 +372,45 @@ def _report(args, X, rows, results, integer) -> int:
         return 1
     res = results[(best["noise"], best["structure"], best["rank"], best["seed"])]
     write_result(res, os.path.join(args.out, "best"), samples=X.index, features=X.columns)
-    print(f"chosen: noise {best['noise']} ({res.noise.label}), structure {best['structure']}, rank {best['rank']} "
+    fitted = f" ({res.noise.label} by profile likelihood)" if res.noise.label != best["noise"] else ""
+    print(f"chosen: noise {best['noise']}{fitted}, structure {best['structure']}, rank {best['rank']} "
           f"(seed {best['seed']})")
     print(f"why: {why}")
+    _warn_at_the_edge(int(best["rank"]), sorted(table["rank"].unique()), min(X.shape))
+    matches = os.path.join(args.out, "cosmic_matches.tsv")
     if args.reference:
-        from .datasets import read_reference
-        from .metrics import match_components
-
-        ref = read_reference(_cosmic_path())
-        _, rows_h, rows_r, cos = match_components(res.H, ref[list(X.columns)].to_numpy())
-        for i, r, c in sorted(zip(rows_h, rows_r, cos), key=lambda t: t[0]):
-            print(f"  signature {i + 1}: best COSMIC match {ref.index[r]} (cosine {c:.3f})")
-    print(f"wrote selection.tsv, selection.png and best/ to {args.out}", file=sys.stderr)
+        _write_cosmic_matches(res, X, matches)
+    elif os.path.exists(matches):  # of an earlier run with --reference: not of this choice
+        os.unlink(matches)
+    print(f"wrote selection.tsv, selection.png{', cosmic_matches.tsv' if args.reference else ''} and best/ to "
+          f"{args.out}", file=sys.stderr)
     return 0
+
+
+def _warn_at_the_edge(rank, ranks, bound):
+    """The chosen rank at the lowest or highest rank tried (where the grid could go further): say so."""
+    if len(ranks) > 1 and rank == ranks[-1] and rank + 1 < bound:
+        print(f"warning: the chosen rank {rank} is the highest rank tried: a higher rank may fit better; extend "
+              f"--ranks (e.g. {ranks[0]}-{rank + 3})", file=sys.stderr)
+    elif len(ranks) > 1 and rank == ranks[0] and rank > 1:
+        print(f"warning: the chosen rank {rank} is the lowest rank tried: a lower rank may fit better; extend "
+              f"--ranks (e.g. 1-{ranks[-1]})", file=sys.stderr)
+
+
+def _write_cosmic_matches(res, X, path):
+    """Each chosen signature's best COSMIC match (one-to-one assignment) and cosine: printed and written."""
+    import pandas as pd
+
+    from .datasets import read_reference
+    from .metrics import match_components
+
+    ref = read_reference(_cosmic_path())
+    _, rows_h, rows_r, cos = match_components(res.H, ref[list(X.columns)].to_numpy())
+    table = pd.DataFrame({"signature": [f"C{i + 1}" for i in rows_h], "best_cosmic_match": ref.index[rows_r],
+                          "cosine": cos}).sort_values("signature", key=lambda c: c.str[1:].astype(int))
+    for row in table.itertuples():
+        print(f"  signature {row.signature[1:]}: best COSMIC match {row.best_cosmic_match} (cosine {row.cosine:.3f})")
+    table.to_csv(path, sep="\t", index=False, float_format="%.6g")
 
 
 def _cosmic_path():
@@ -328,15 +418,17 @@ def _cosmic_path():
                         "reference", "COSMIC_v3.4_SBS_GRCh37.txt")
 
 
-def _selection_plot(table, path, integer):
+def _selection_figure(table, integer):
+    """BIC and log-likelihood against the rank, one line per noise x structure (best seed), integer rank ticks."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     bic, ll = ("bic_discrete", "loglik_discrete") if integer else ("bic", "loglik")
     best = table.sort_values(ll, ascending=False).drop_duplicates(["noise", "structure", "rank"])
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6))
     for (noise, structure), d in best.groupby(["noise", "structure"]):
         d = d.sort_values("rank")
         for ax, col in zip(axes, (bic, ll)):
@@ -344,13 +436,23 @@ def _selection_plot(table, path, integer):
             bad = ~d["converged"].astype(bool)
             ax.scatter(d.loc[bad, "rank"], d.loc[bad, col], s=60, facecolors="white", edgecolors=line.get_color(),
                        zorder=3)
-    scale = "discretised (count data: every family on the mass scale)" if integer else "density"
-    axes[0].set(xlabel="rank K", ylabel=f"{bic} (lower is better)", title=f"BIC, {scale}")
-    axes[1].set(xlabel="rank K", ylabel=f"{ll} (best seed)", title=f"log-likelihood, {scale}")
-    axes[1].legend(fontsize=7)
-    note = "white markers: fits that did not converge"
-    fig.suptitle(f"Model selection, best of the seeds per model. {note}", fontsize=8)
+    axes[0].set(xlabel="rank K", ylabel=f"{bic} (lower is better)", title="BIC")
+    axes[1].set(xlabel="rank K", ylabel=f"{ll} (best seed)", title="log-likelihood")
+    for ax in axes:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes[1].legend(fontsize=8)
+    scale = ("discretised: count data, every family on the mass scale" if integer
+             else "densities: continuous data")
+    fig.suptitle(f"Model selection ({scale}); best seed per model; white markers: fits that did not converge",
+                 fontsize=10)
     fig.tight_layout()
+    return fig
+
+
+def _selection_plot(table, path, integer):
+    import matplotlib.pyplot as plt
+
+    fig = _selection_figure(table, integer)
     fig.savefig(path, dpi=150)
     plt.close(fig)
 

@@ -15,13 +15,13 @@ from .fit import FitResult
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["read_matrix", "write_result", "read_result", "RESULT_FILES", "check_output_dir", "ResultError",
+__all__ = ["read_matrix", "read_user_matrix", "write_result", "read_result", "RESULT_FILES", "check_output_dir", "ResultError",
            "is_result_folder"]
 
 #: every file write_result may write; a result folder holds one consistent set of them
 RESULT_FILES = ("W.tsv", "H.tsv", "G.tsv", "trace.tsv", "summary.json")
 #: what ``python -m nmfcore select`` writes into its folder (besides best/, a result folder)
-SELECT_FILES = ("selection.tsv", "selection.png", "best")
+SELECT_FILES = ("selection.tsv", "selection.png", "cosmic_matches.tsv", "best")
 #: the mark of a summary.json written by write_result (earlier versions: its four top-level keys)
 RESULT_FORMAT = "nmfcore.result/1"
 _LEGACY_SUMMARY_KEYS = {"row", "noise", "nuisance_path", "restarts"}
@@ -115,6 +115,13 @@ def _open_text(path: Path):
     return open(path, encoding="utf-8", errors="replace")
 
 
+def _check_input(path: Path):
+    if not path.exists():
+        raise FileNotFoundError(f"input file {path} does not exist; check the path")
+    if not path.is_file():
+        raise ValueError(f"input {path} is a directory, not a file; pass the TSV or CSV file")
+
+
 def read_matrix(path, *, transpose=False, orient=True) -> pd.DataFrame:
     """Read a labelled matrix: sample ids in the first column, feature labels in the header.
 
@@ -122,21 +129,19 @@ def read_matrix(path, *, transpose=False, orient=True) -> pd.DataFrame:
     ``transpose=True`` reads features x samples files (e.g. 96 channels x patients). With ``orient``, a
     file whose *rows* carry the 96 SBS channel labels (SigProfiler's channels x samples layout) is
     transposed to samples x channels (with a warning), and ``transpose=True`` on a file whose columns
-    already carry them is an error. Raises ``ValueError`` naming the file for ragged rows, non-numeric
-    cells, duplicated or empty labels or an empty table.
+    already carry them is an error. Raises ``ValueError`` naming the file, and a cell or label by its row and
+    column labels as they are in the file, for ragged rows, non-numeric, missing, negative or infinite cells,
+    duplicated or empty labels or an empty table. (:func:`read_user_matrix` also reads catalogues by label.)
     """
     import pandas as pd  # imported on use: `import nmfcore` does not need pandas (~0.2 s)
 
     path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"input file {path} does not exist; check the path")
-    if not path.is_file():
-        raise ValueError(f"input {path} is a directory, not a file; pass the TSV or CSV file")
+    _check_input(path)
     try:
         with _open_text(path) as fh:
             header = fh.readline().rstrip("\r\n")
     except (OSError, EOFError) as exc:
-        raise ValueError(f"{path}: cannot be read ({exc}); if it is gzipped, fetch it again") from None
+        raise ValueError(f"{path}: cannot be read ({exc}); if it is gzipped, re-create or re-download it") from None
     csv = path.name.removesuffix(".gz").endswith(".csv") or ("\t" not in header and "," in header)
     sep, what = (",", "CSV") if csv else ("\t", "TSV")
     _check_separator(path, header)
@@ -152,39 +157,126 @@ def read_matrix(path, *, transpose=False, orient=True) -> pd.DataFrame:
                          "save it as UTF-8, e.g. iconv -f latin1 -t utf-8 FILE > FILE.utf8 for a Latin-1 "
                          "file") from None
     except (OSError, EOFError) as exc:
-        raise ValueError(f"{path}: cannot be read ({exc}); if it is gzipped, fetch it again") from None
+        raise ValueError(f"{path}: cannot be read ({exc}); if it is gzipped, re-create or re-download it") from None
     labels = [x.strip('"') for x in header.split(sep)[1:]]
-    if any(str(x).strip() == "" for x in labels) or any(str(c).startswith("Unnamed:") for c in df.columns):
-        raise ValueError(f"{path}: a column has no label in the header; every column needs a unique label")
-    if df.index.isna().any() or any(str(i).strip() == "" for i in df.index):
-        raise ValueError(f"{path}: a row has no label in the first column; every row needs a unique label")
-    dup_header = sorted({x for x in labels if labels.count(x) > 1})
-    if dup_header:
-        axis = "sample" if transpose else "feature"
-        raise ValueError(f"{path}: duplicated {axis} label(s) {dup_header[:5]}; labels must be unique")
-    if orient and not transpose and is_sbs96_labels(df.index) and not is_sbs96_labels(df.columns):
+    if orient and not transpose and is_sbs96_labels(df.index) and not is_sbs96_labels(labels):
         import warnings
 
         warnings.warn(f"{path}: the rows carry the 96 SBS channel labels, so the file is read as channels x "
                       "samples and transposed to samples x channels", UserWarning, stacklevel=2)
         transpose = True
-    elif orient and transpose and is_sbs96_labels(df.columns):
+    elif orient and transpose and is_sbs96_labels(labels):
         raise ValueError(f"{path}: the columns already carry the 96 SBS channel labels (samples x channels); "
                          "do not ask to transpose it")
-    if transpose:
-        df = df.T
+    axes = ("feature", "sample") if transpose else ("sample", "feature")  # what the file's rows and columns hold
+    _check_labels(path, df, labels, axes)
     if df.shape[0] == 0 or df.shape[1] == 0:
-        raise ValueError(f"{path} holds no data (shape {df.shape}); expected samples x features")
-    for axis, labels in (("sample", df.index), ("feature", df.columns)):
-        dup = labels[labels.duplicated()]
-        if len(dup):
-            raise ValueError(f"{path}: duplicated {axis} label(s) {list(dup[:5])}; labels must be unique")
-    _check_cells(path, df)
-    if df.isna().any().any():
-        r, c = np.argwhere(df.isna().to_numpy())[0]
-        raise ValueError(f"{path}: missing value at sample {df.index[r]!r}, feature {df.columns[c]!r} "
-                         "(ragged row or empty cell); fill or remove it")
-    return df
+        shape = df.shape[::-1] if transpose else df.shape
+        raise ValueError(f"{path} holds no data (shape {shape}); expected samples x features")
+    _check_cells(path, df, axes)
+    _check_values(path, df, axes)
+    return df.T if transpose else df
+
+
+#: an axis carrying at least this many of the 96 SBS channel labels is a catalogue's channel axis
+SBS96_MIN_LABELS = 90
+
+
+def _label_axes(path: Path):
+    """The file's row labels (first column) and column labels (header), read without the cells."""
+    with _open_text(path) as fh:
+        lines = [line.rstrip("\r\n") for line in fh]
+    header = lines[0] if lines else ""
+    sep = "," if path.name.removesuffix(".gz").endswith(".csv") or ("\t" not in header and "," in header) else "\t"
+    clean = (lambda x: x.strip().strip('"'))
+    return [clean(line.split(sep, 1)[0]) for line in lines[1:] if line.strip()], [clean(x) for x in header.split(sep)]
+
+
+def _sbs96_hits(labels) -> int:
+    from .data.channels import SBS96_CHANNELS
+
+    return len(set(labels) & set(SBS96_CHANNELS))
+
+
+def read_user_matrix(path, kind="auto", *, transpose=False):
+    """A user's file as samples x features, and how it was read: ``(X, info)``.
+
+    ``kind='catalogue'``: an SBS96 catalogue, channels recognised by label on either axis and put in the
+    canonical order (:func:`nmfcore.datasets.read_catalogue`'s rules: every channel once, errors naming the
+    file, the cell or label and the fix). ``'counts'``: :func:`read_matrix`, samples x features or, with
+    ``transpose``, features x samples. ``'auto'`` (the command line): a catalogue when one axis carries at least
+    :data:`SBS96_MIN_LABELS` of the 96 channel labels (a catalogue with a channel missing is refused, naming
+    it), else counts. ``info``: ``file_shape`` (rows x columns as in the file, labels excluded),
+    ``file_layout`` (what the rows and columns hold), ``read_as``, ``shape`` (samples x features) and, where a
+    counts file looks like a catalogue, ``hint``.
+    """
+    path = Path(path)
+    _check_input(path)
+    if kind not in ("auto", "catalogue", "counts"):
+        raise ValueError(f"kind must be 'auto', 'catalogue' or 'counts', got {kind!r}")
+    rows, cols = _label_axes(path) if kind != "catalogue" else ([], [])
+    hits = max(_sbs96_hits(rows), _sbs96_hits(cols))
+    if kind == "catalogue" or (kind == "auto" and hits >= SBS96_MIN_LABELS):
+        return _read_user_catalogue(path, transpose, channels_in_columns=_sbs96_hits(cols) > _sbs96_hits(rows))
+    X = read_matrix(path, transpose=transpose)
+    turned = transpose or is_sbs96_labels(rows) and not is_sbs96_labels(cols)
+    info = {"read_as": "counts", "file_shape": list(X.shape[::-1] if turned else X.shape),
+            "file_layout": "features x samples" if turned else "samples x features", "shape": list(X.shape),
+            "sbs96_labels_on_an_axis": hits}
+    if is_sbs96_labels(rows) and not transpose:
+        info["hint"] = (f"{path}: the rows carry the 96 SBS channel labels, so it looks like a channels x samples "
+                        "catalogue; it is read turned round (samples x channels, channels in the file's order): say "
+                        "so with kind: catalogue (canonical channel order, COSMIC comparison) or transpose: true")
+    return X, info
+
+
+def _read_user_catalogue(path, transpose, channels_in_columns):
+    from .data.readers import _as_counts, _read_sbs96
+
+    if transpose and channels_in_columns:
+        raise ValueError(f"{path}: the columns already carry the 96 SBS channel labels (samples x channels); "
+                         "do not ask to transpose it")
+    df, source = _read_sbs96(path, "sample")
+    X = _as_counts(df, path)
+    in_rows = source["source_orientation"].startswith("channels")
+    info = {"read_as": "catalogue", "file_shape": list(X.shape[::-1] if in_rows else X.shape),
+            "file_layout": source["source_orientation"], "shape": list(X.shape),
+            "channel_order": source["source_channel_order"]}
+    return X, info
+
+
+def _check_labels(path, df, labels, axes):
+    """Every row and column labelled, each label once; named by the axis as it is in the file."""
+    if any(str(x).strip() == "" for x in labels) or any(str(c).startswith("Unnamed:") for c in df.columns):
+        raise ValueError(f"{path}: a column has no label in the header; every column needs a unique label")
+    if df.index.isna().any() or any(str(i).strip() == "" for i in df.index):
+        raise ValueError(f"{path}: a row has no label in the first column; every row needs a unique label")
+    for axis, where, names in ((axes[1], "in the header", labels), (axes[0], "in the first column", list(df.index))):
+        dup = sorted({x for x in names if names.count(x) > 1}) if len(set(names)) < len(names) else []
+        if dup:
+            raise ValueError(f"{path}: duplicated {axis} label(s) {dup[:5]} {where}; labels must be unique: "
+                             "rename or remove the duplicates")
+
+
+def _first_cell(df, mask, axes):
+    """'at <row axis> 'r', <column axis> 'c'' of the first True cell of ``mask`` (file order)."""
+    r, c = np.argwhere(np.asarray(mask))[0]
+    return df.iat[r, c], f"at {axes[0]} {df.index[r]!r}, {axes[1]} {df.columns[c]!r}"
+
+
+def _check_values(path, df, axes):
+    """Missing, infinite and negative cells, named by their labels in the file, with the fix."""
+    values = df.to_numpy(dtype=float, na_value=np.nan)
+    checks = ((np.isnan(values), "missing value", "(ragged row or empty cell); fill or remove it"),
+              (np.isinf(values), "infinite value", "; NMF needs finite data: fix or remove it"),
+              (values < 0, "negative value", "; NMF needs non-negative data (counts, not log-ratios or centred "
+                                             "values): fix or remove such cells"))
+    for bad, problem, fix in checks:
+        if bad.any():
+            value, where = _first_cell(df, bad, axes)
+            shown = "" if problem == "missing value" else f" {value:g}"
+            count = f" ({int(bad.sum())} such cell(s))" if problem != "missing value" else ""
+            raise ValueError(f"{path}: {problem}{shown} {where}{count} {fix}".replace(" ;", ";"))
 
 
 def _read_labelled(path, sep, fields):
@@ -206,8 +298,9 @@ def _check_separator(path, header):
                              f"separated: .csv, or a header with commas): convert it, e.g. tr '{sep}' '\\t' < FILE")
 
 
-def _check_cells(path, df):
-    """Every data column numeric: TRUE/FALSE columns and integers beyond 64 bits named as such."""
+def _check_cells(path, df, axes=("sample", "feature")):
+    """Every data column numeric: TRUE/FALSE columns and integers beyond 64 bits named as such, the first
+    non-numeric cell by its labels."""
     import pandas as pd
 
     logical = [c for c in df.columns if pd.api.types.is_bool_dtype(df[c])]
@@ -220,11 +313,15 @@ def _check_cells(path, df):
         big = text[text.str.fullmatch(r"\s*\+?\d{20,}\s*")]
         if len(big) and pd.to_numeric(text, errors="coerce").notna().all():
             raise ValueError(f"{path}: column {c!r} holds whole numbers beyond 64-bit integers (e.g. {big.iloc[0]!r} "
-                             f"at sample {big.index[0]!r}); write them in floating-point notation (e.g. "
+                             f"at {axes[0]} {big.index[0]!r}); write them in floating-point notation (e.g. "
                              f"{float(big.iloc[0]):.6e}) or rescale the data")
     if bad:
-        raise ValueError(f"{path}: non-numeric values in column(s) {bad[:5]}; the matrix must hold numbers only "
-                         "(sample ids in the first column, feature labels in the header)")
+        cells = df[bad]
+        mask = cells.notna() & cells.apply(lambda col: pd.to_numeric(col, errors="coerce")).isna()
+        value, where = _first_cell(cells, mask.to_numpy(), axes)
+        raise ValueError(f"{path}: non-numeric values in column(s) {bad[:5]}, first {value!r} {where} "
+                         f"({int(mask.to_numpy().sum())} such cell(s)); the matrix must hold numbers only (labels "
+                         f"in the first column and the header): fix or remove those cells")
 
 
 def _umask() -> int:
@@ -282,13 +379,16 @@ def write_result(result: FitResult, outdir, *, samples=None, features=None, extr
     try:
         for name, text in texts.items():
             _atomic_write_text(stage / name, text)
-        with open(out / ".nmfcore.lock", "a") as lock:
+        lock = os.open(out, os.O_RDONLY)  # the folder itself is the lock: no lock file left in the result
+        try:
             fcntl.flock(lock, fcntl.LOCK_EX)
             for name in RESULT_FILES:
                 if name not in texts and (out / name).exists():
                     (out / name).unlink()
             for name in texts:
                 os.replace(stage / name, out / name)
+        finally:
+            os.close(lock)  # releases the lock
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     return out

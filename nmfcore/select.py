@@ -16,7 +16,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 
 import numpy as np
 
-__all__ = ["parse_ranks", "noise_spec", "run_grid", "choose"]
+__all__ = ["parse_ranks", "noise_label", "noise_spec", "run_grid", "choose", "NOISE_LABELS"]
 
 
 def parse_ranks(text: str) -> list[int]:
@@ -39,15 +39,39 @@ def parse_ranks(text: str) -> list[int]:
     return sorted(out)
 
 
+#: the noise labels of select and fit (``tweedie_p<p>`` for any fixed power p)
+NOISE_LABELS = ("gaussian", "poisson", "gamma", "nb_shared", "nb_sample", "tweedie", "tweedie_p<p>")
+_SPECS = {"gaussian": "gaussian", "poisson": "poisson", "gamma": "gamma", "tweedie": "tweedie",
+          "nb_shared": {"family": "nb", "dispersion": "shared"}, "nb_sample": {"family": "nb", "dispersion": "sample"}}
+
+
+def noise_label(name: str) -> str:
+    """The canonical label of a noise name: ``nb`` -> ``nb_shared``, ``tweedie_p1.50`` -> ``tweedie_p1.5``; other
+    labels as given. Raises ``ValueError`` for an unknown name (listing the labels)."""
+    name = str(name).strip()
+    if name == "nb":
+        return "nb_shared"
+    if name in _SPECS:
+        return name
+    if name.startswith("tweedie_p"):
+        try:
+            return f"tweedie_p{float(name[len('tweedie_p'):]):g}"
+        except ValueError:
+            pass
+    raise ValueError(f"unknown noise model {name!r}; choose from {', '.join(NOISE_LABELS)} (e.g. tweedie_p1.5), "
+                     "or the family names nb (= nb_shared) and tweedie (power by profile likelihood)")
+
+
 def noise_spec(name: str):
-    """A selection noise name -> nmfcore noise spec: gaussian, poisson, gamma, tweedie (power by profile
-    likelihood), nb / nb_shared (one alpha), nb_sample (alpha per sample)."""
-    table = {"gaussian": "gaussian", "poisson": "poisson", "gamma": "gamma", "tweedie": "tweedie",
-             "nb": {"family": "nb", "dispersion": "shared"}, "nb_shared": {"family": "nb", "dispersion": "shared"},
-             "nb_sample": {"family": "nb", "dispersion": "sample"}}
-    if name not in table:
-        raise ValueError(f"unknown noise model {name!r} for select; choose from {', '.join(table)}")
-    return table[name]
+    """A noise label -> nmfcore noise spec: gaussian, poisson, gamma, tweedie (power by profile likelihood),
+    tweedie_p<p> (fixed power p), nb / nb_shared (one alpha), nb_sample (alpha per sample). Checked (a power no
+    Tweedie distribution has is refused here)."""
+    from .noise_specs import make_noise
+
+    label = noise_label(name)
+    spec = _SPECS.get(label) or {"family": "tweedie", "power": float(label[len("tweedie_p"):])}
+    make_noise(spec)  # validates before any work
+    return spec
 
 
 def _fit_one(task):
@@ -70,36 +94,74 @@ def _fit_one(task):
     return row, res
 
 
-def _progress(done, total, t0, stream):
-    elapsed = time.perf_counter() - t0
-    left = elapsed / done * (total - done) if done else float("nan")
-    width = 30
-    bar = "#" * int(width * done / total) + "-" * (width - int(width * done / total))
-    stream.write(f"\r[{bar}] {done}/{total} fits, {elapsed:5.0f} s elapsed, ~{left:5.0f} s left ")
-    stream.flush()
+class Progress:
+    """A progress line: fits done of total, elapsed time and the time left, estimated from the fits done so far
+    as each (noise, structure)'s seconds per unit of rank times the ranks still to fit of it (fits of one model
+    cost roughly in proportion to the rank; a Tweedie profile or an NB fit costs several Poisson fits). While a
+    (noise, structure) has no finished fit the estimate is a lower bound and says which are not yet timed."""
+
+    def __init__(self, tasks, jobs=1, stream=None, width=30):
+        self.todo = [(task[1], task[2], task[3]) for task in tasks]  # (noise, structure, rank) still to finish
+        self.total, self.jobs, self.stream, self.width = len(tasks), max(1, jobs), stream, width
+        self.spent, self.units = {}, {}  # per (noise, structure): seconds and ranks of the finished fits
+        self.t0 = time.perf_counter()
+
+    def done(self, task, seconds):
+        noise, structure, rank = task[1], task[2], task[3]
+        self.todo.remove((noise, structure, rank))
+        group = (noise, structure)
+        self.spent[group] = self.spent.get(group, 0.0) + seconds
+        self.units[group] = self.units.get(group, 0) + rank
+        if self.stream is not None:
+            self.stream.write("\r" + self.line() + " ")
+            self.stream.flush()
+
+    def left(self):
+        """(seconds left, the (noise, structure) groups not yet timed)."""
+        seconds = sum(self.spent[(n, s)] / self.units[(n, s)] * k for n, s, k in self.todo if (n, s) in self.spent)
+        untimed = sorted({(n, s) for n, s, _ in self.todo if (n, s) not in self.spent})
+        return seconds / self.jobs, untimed
+
+    def line(self):
+        done = self.total - len(self.todo)
+        filled = int(self.width * done / self.total)
+        elapsed = time.perf_counter() - self.t0
+        seconds, untimed = self.left()
+        if not self.todo:
+            rest = "done"
+        elif untimed:
+            rest = f"at least ~{seconds:.0f} s left (not yet timed: {', '.join('/'.join(g) for g in untimed)})"
+        else:
+            rest = f"~{seconds:.0f} s left"
+        return f"[{'#' * filled}{'-' * (self.width - filled)}] {done}/{self.total} fits, {elapsed:.0f} s elapsed, {rest}"
 
 
-def run_grid(X, ranks, noises, structures, seeds, settings, jobs=1, stream=sys.stderr):
-    """Fit every (noise, structure, rank, seed); returns the rows (in grid order) and the results by key."""
+def run_order(tasks):
+    """The order the fits run in: rank by rank (lowest first), within a rank every noise x structure, so that every
+    model is timed early (the time-left estimate needs one finished fit of each) and cheap fits come first."""
+    return sorted(tasks, key=lambda t: (t[3], t[4]))  # stable: noise x structure order kept within a rank x seed
+
+
+def run_grid(X, ranks, noises, structures, seeds, settings, jobs=1, stream="stderr"):
+    """Fit every (noise, structure, rank, seed); returns the rows (in grid order) and the results by key.
+    ``stream``: where the progress line goes ('stderr': sys.stderr at the time of the call; None: nowhere)."""
     tasks = [(X, n, s, k, seed, settings) for n in noises for s in structures for k in ranks for seed in seeds]
     rows, results = {}, {}
-    t0 = time.perf_counter()
-    show = stream is not None
+    stream = sys.stderr if stream == "stderr" else stream
+    progress = Progress(tasks, jobs, stream)
     if jobs <= 1:
-        for i, task in enumerate(tasks):
+        for task in run_order(tasks):
             row, res = _fit_one(task)
-            key = task[1:5]
-            rows[key], results[key] = row, res
-            if show:
-                _progress(i + 1, len(tasks), t0, stream)
+            rows[task[1:5]], results[task[1:5]] = row, res
+            progress.done(task, row["time_s"])
     else:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futures = {pool.submit(_fit_one, task): task[1:5] for task in tasks}
-            for i, fut in enumerate(as_completed(futures)):
-                rows[futures[fut]], results[futures[fut]] = fut.result()
-                if show:
-                    _progress(i + 1, len(tasks), t0, stream)
-    if show:
+            futures = {pool.submit(_fit_one, task): task for task in run_order(tasks)}
+            for fut in as_completed(futures):
+                task = futures[fut]
+                rows[task[1:5]], results[task[1:5]] = fut.result()
+                progress.done(task, rows[task[1:5]]["time_s"])
+    if stream is not None:
         stream.write("\n")
     order = [t[1:5] for t in tasks]
     return [rows[k] for k in order], results

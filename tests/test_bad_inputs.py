@@ -319,16 +319,16 @@ CLI_CASES = [
                  r"every row needs the same number of tab-separated fields", id="ragged-row-long"),
     pytest.param("ragged_short", [], r"ragged_short.tsv: missing value at sample 's2', feature 'f4'",
                  r"ragged row or empty cell.*fill or remove it", id="ragged-row-short"),
-    pytest.param("non_numeric", [], r"non_numeric.tsv: non-numeric values in column\(s\) \['f0'\]",
-                 r"must hold numbers only", id="non-numeric-cell"),
+    pytest.param("non_numeric", [], r"non_numeric.tsv: non-numeric values in column\(s\) \['f0'\], first 'abc' at "
+                                    r"sample 's2', feature 'f0'", r"must hold numbers only", id="non-numeric-cell"),
     pytest.param("empty_cell", [], r"missing value at sample 's3', feature 'f1'", r"fill or remove it",
                  id="empty-cell"),
     pytest.param("nan_cell", [], r"missing value at sample 's3', feature 'f1'", r"fill or remove it",
                  id="nan-cell"),
-    pytest.param("inf_cell", [], r"NaN/inf value\(s\), first at row 2, column 0", r"remove or impute",
-                 id="inf-cell"),
-    pytest.param("negative_cell", [], r"1 negative value\(s\).*row 2, column 0", r"non-negative data",
-                 id="negative-cell"),
+    pytest.param("inf_cell", [], r"inf_cell.tsv: infinite value inf at sample 's2', feature 'f0'",
+                 r"NMF needs finite data: fix or remove it", id="inf-cell"),
+    pytest.param("negative_cell", [], r"negative_cell.tsv: negative value -3 at sample 's2', feature 'f0' \(1 such",
+                 r"non-negative data.*fix or remove such cells", id="negative-cell"),
     pytest.param("dup_sample", [], r"dup_sample.tsv: duplicated sample label\(s\) \['s1'\]",
                  r"labels must be unique", id="duplicated-sample"),
     pytest.param("dup_feature", [], r"dup_feature.tsv: duplicated feature label\(s\) \['f0'\]",
@@ -345,8 +345,14 @@ CLI_CASES = [
                  r"choose a smaller rank", id="rank-too-large"),
     pytest.param("good", ["--rank", "2.5"], r"argument --rank: invalid int value: '2.5'", r"--rank RANK",
                  id="rank-not-integer"),
-    pytest.param("good", ["--noise", "poison"], r"argument --noise: invalid choice: 'poison'",
-                 r"choose from .*'poisson'", id="unknown-noise"),
+    pytest.param("good", ["--noise", "poison"], r"unknown noise model 'poison'",
+                 r"choose from gaussian, poisson, gamma, nb_shared, nb_sample, tweedie, tweedie_p<p>", id="unknown-noise"),
+    pytest.param("good", ["--noise", "tweedie_p0.5"], r"no Tweedie distribution exists for 0 < p < 1", r"p = 0",
+                 id="tweedie-label-impossible-power"),
+    pytest.param("good", ["--noise", "tweedie_p1.5", "--power", "1.7"], r"--noise tweedie_p1.5 fixes the Tweedie power",
+                 r"drop --power", id="tweedie-label-and-power"),
+    pytest.param("good", ["--noise", "nb_sample", "--dispersion", "shared"], r"contradict each other",
+                 r"give --noise nb_shared alone", id="nb-label-and-dispersion"),
     pytest.param("good", ["--noise", "poisson", "--dispersion", "sample"], r"--dispersion applies to --noise nb only",
                  r"drop it or use --noise nb", id="dispersion-without-nb"),
     pytest.param("good", ["--noise", "poisson", "--alpha", "5"], r"unknown parameter\(s\) \['alpha'\] for noise model 'poisson'",
@@ -640,13 +646,65 @@ DATA_CASES = [
                  id="negative-count"),
     pytest.param("ragged", ds.DataFormatError, r"ragged rows - the header has 22 fields but line 6 has 23",
                  r"every row must have the same number", id="ragged-row"),
-    pytest.param("empty", ds.DataFormatError, r"cat.tsv: empty file", r"fetch it again or check the path",
+    pytest.param("empty", ds.DataFormatError, r"cat.tsv: the file is empty", r"check that the path names the right",
                  id="empty-file"),
     pytest.param("truncated_gzip", ds.DataFormatError, r"cat.tsv.gz: truncated or corrupt gzip file",
-                 r"fetch it again", id="truncated-gzip"),
+                 r"re-create it \(a downloaded data set: fetch it again\)", id="truncated-gzip"),
     pytest.param("missing", FileNotFoundError, r"not_fetched.tsv does not exist",
                  r"python -m nmfcore.datasets fetch", id="file-not-fetched"),
 ]
+
+
+@pytest.mark.parametrize("kind, exc, problem, fix", [c for c in DATA_CASES if c.id not in ("file-not-fetched",
+                                                                                             "truncated-gzip", "empty-file")])
+def test_cli_reads_a_catalogue_as_the_workflow_does(tmp_path, kind, exc, problem, fix, tripwire, capsys):
+    """fit/select read a file with the SBS channels on an axis by the catalogue reader: the same message (the
+    file, the channel and sample of a bad cell, the axis of a duplicated label as in the file, the missing
+    channels), exit 2, nothing written; earlier a 95-channel file was fitted as 95 samples x 21 features."""
+    path = _bad_catalogue(kind, tmp_path)
+    for command in ("fit", "select"):
+        args = ["--rank", "2"] if command == "fit" else ["--ranks", "2"]
+        assert cli_main([command, str(path), *args, "--out", str(tmp_path / "o")]) == 2
+        err = capsys.readouterr().err
+        assert re.search(msg(re.escape(str(path)), problem, fix), err), err
+    assert not tripwire and not (tmp_path / "o").exists()
+
+
+def test_cli_names_the_axis_of_a_duplicated_catalogue_label_as_in_the_file(tmp_path, capsys):
+    lines = _catalogue_lines()
+    dup_channel = [lines[0], lines[1], lines[1], *lines[3:]]
+    dup_sample = [lines[0].replace("PD4088a", "PD4194a"), *lines[1:]]
+    for name, text, expected in (("dc.tsv", dup_channel, r"duplicated channel label\(s\) \['A\[C>A\]A'\] in the first column"),
+                                 ("ds.tsv", dup_sample, r"duplicated sample label\(s\) \['PD4194a'\] in the header")):
+        rows = [line.split("\t") for line in text]
+        for turned in (False, True):
+            path = tmp_path / (("T" if turned else "") + name)
+            path.write_text("\n".join("\t".join(r) for r in (list(zip(*rows)) if turned else rows)) + "\n")
+            assert cli_main(["fit", str(path), "--rank", "2", "--out", str(tmp_path / "o")]) == 2
+            err = capsys.readouterr().err
+            if turned:  # the same label, now on the other axis of the file
+                expected = expected.replace("in the first column", "IN").replace("in the header", "in the first column")
+                expected = expected.replace("IN", "in the header")
+            assert re.search(expected, err), (path.name, err)
+
+
+def test_cli_names_a_bad_cell_of_a_transposed_counts_file_by_its_labels(tmp_path, capsys):
+    """--transpose: the cell is named by the file's own row (feature) and column (sample) labels."""
+    rows = [line.split("\t") for line in TSV["good"]]
+    rows[3][2] = "-3"  # sample s2, feature f1
+    rows[5][4] = "high"  # sample s4, feature f3
+    path = tmp_path / "ft.tsv"
+    path.write_text("\n".join("\t".join(r) for r in zip(*rows)) + "\n")
+    assert cli_main(["fit", str(path), "--transpose", "--rank", "2", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert re.search(r"ft.tsv: non-numeric values in column\(s\) \['s4'\], first 'high' at feature 'f3', sample 's4'",
+                     err), err
+    rows[5][4] = "1"
+    path.write_text("\n".join("\t".join(r) for r in zip(*rows)) + "\n")
+    assert cli_main(["fit", str(path), "--transpose", "--rank", "2", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert re.search(msg(r"ft.tsv: negative value -3 at feature 'f1', sample 's2'", r"fix or remove"), err), err
+    assert not (tmp_path / "o").exists()
 
 
 @pytest.mark.parametrize("kind, exc, problem, fix", DATA_CASES)
@@ -670,7 +728,8 @@ def test_datasets_cli_prepare_rejects(tmp_path, kind, exc, problem, fix):
                          env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=120)
     assert res.returncode == 1, res.stderr
     assert "Traceback" not in res.stderr
-    assert re.search(msg(f"error: {exc.__name__}: ", problem, fix), res.stderr), res.stderr
+    name = "(?:DataFormatError|ChannelLabelError)" if exc is ds.DataFormatError else exc.__name__  # its subclass
+    assert re.search(msg(f"error: {name}: ", problem, fix), res.stderr), res.stderr
     assert not out.parent.exists()
 
 
@@ -1451,3 +1510,24 @@ def test_workflow_merge_keys_keep_rejecting_explicit_duplicates(tmp_path):
     out = res.stdout + res.stderr
     assert res.returncode != 0
     assert re.search(msg(r"merge.yaml: key 'dispersion' appears twice", r"remove or rename"), out), out[-3000:]
+
+
+def test_two_concurrent_cli_fits_into_one_folder_leave_one_result_and_no_lock_file(tmp_path):
+    """Two fits written into one folder at the same time: the folder holds one complete, consistent result (the
+    writers are serialised by a lock on the folder) and nothing else: no .nmfcore.lock, no staging folder."""
+    counts, out = _good_file(tmp_path), tmp_path / "res"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    procs = [subprocess.Popen([sys.executable, "-m", "nmfcore", "fit", str(counts), "--rank", str(rank),
+                               "--structure", structure, "--max-iter", "20", "--threads", "1", "--out", str(out)],
+                              cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for rank, structure in ((3, "convex"), (2, "nmf"))]
+    for proc in procs:
+        assert proc.wait(timeout=120) == 0, proc.stderr.read()
+    res = nmfcore.io.read_result(out)
+    names = sorted(p.name for p in out.iterdir())
+    expected = ["H.tsv", "W.tsv", "summary.json", "trace.tsv"] + (["G.tsv"] if "G" in res else [])
+    assert names == sorted(expected), names
+    select = tmp_path / "sel"
+    assert cli_main(["select", str(counts), "--ranks", "2", "--noise", "poisson", "--max-iter", "50",
+                     "--out", str(select)]) in (0, 1)
+    assert not [p for p in files_under(select) if p.name.startswith(".")]

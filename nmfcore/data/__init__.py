@@ -24,7 +24,7 @@ Modules, each named for what it does:
 
 ``nmfcore.datasets`` re-exports this package (the name the workflow and users import).
 """
-from .channels import SBS96_CHANNELS, ChecksumError, DataFormatError, DataWarning, SourceUnavailableError
+from .channels import SBS96_CHANNELS, ChannelLabelError, ChecksumError, DataFormatError, DataWarning, SourceUnavailableError
 from .cli import main
 from .fetching import fetch, sha256sum
 from .preparation import load, prepare, prepare_text, write_prepared
@@ -34,7 +34,7 @@ from .text import STOP_WORDS, TOKEN_PATTERN, count_words, filter_terms
 
 __all__ = [
     "SBS96_CHANNELS", "DATASETS", "DatasetSpec", "DataFile", "Source", "Archive",
-    "DataFormatError", "ChecksumError", "SourceUnavailableError", "DataWarning",
+    "DataFormatError", "ChannelLabelError", "ChecksumError", "SourceUnavailableError", "DataWarning",
     "fetch", "load", "prepare", "prepare_text", "get_spec", "sha256sum",
     "read_catalogue", "read_reference", "read_ldac", "read_orange_tab", "read_sigmos_simulated",
     "count_words", "filter_terms", "STOP_WORDS", "TOKEN_PATTERN", "write_prepared", "main", "RESOURCES",

@@ -22,6 +22,10 @@ class DataFormatError(ValueError):
     """A data file does not have the expected format; the message names file, problem and fix."""
 
 
+class ChannelLabelError(DataFormatError):
+    """The SBS96 channel labels of a catalogue are the problem (none, unknown, duplicated or missing ones)."""
+
+
 class ChecksumError(ValueError):
     """Obtained bytes do not match the registered sha256 (never silently replaced by another source)."""
 

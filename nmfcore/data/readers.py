@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .channels import _CHANNEL_SET, SBS96_CHANNELS, DataFormatError, DataWarning
+from .channels import _CHANNEL_SET, SBS96_CHANNELS, ChannelLabelError, DataFormatError, DataWarning
 
 log = logging.getLogger("nmfcore.datasets")
 
@@ -32,9 +32,11 @@ def _read_text(path: str | os.PathLike) -> str:
         try:
             raw = gzip.decompress(raw)
         except (EOFError, OSError, zlib.error) as exc:
-            raise DataFormatError(f"{path}: truncated or corrupt gzip file ({exc}); fetch it again") from None
+            raise DataFormatError(f"{path}: truncated or corrupt gzip file ({exc}); re-create it (a downloaded "
+                                  "data set: fetch it again)") from None
     if not raw.strip():
-        raise DataFormatError(f"{path}: empty file; fetch it again or check the path")
+        raise DataFormatError(f"{path}: the file is empty; expected a header line and one row per label: check "
+                              "that the path names the right file")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -91,26 +93,29 @@ def _parse_table(path: Path) -> tuple[list[str], list[str], np.ndarray, str]:
     return labels, cols, cells, layout
 
 
-def _check_unique(labels: Sequence[str], what: str, path: Path, fix: str) -> None:
+def _check_unique(labels: Sequence[str], what: str, path: Path, fix: str, where: str = "",
+                  error=DataFormatError) -> None:
     idx = pd.Index(labels)
     dup = idx[idx.duplicated()].unique()
     if len(dup):
-        raise DataFormatError(f"{path}: duplicated {what} label(s) {list(dup[:5])}; {fix}")
+        raise error(f"{path}: duplicated {what} label(s) {list(dup[:5])}{where}; {fix}")
 
 
-def _check_channels(labels: Sequence[str], path: Path) -> None:
-    """Check that ``labels`` are exactly the 96 SBS channels (each once)."""
+def _check_channels(labels: Sequence[str], path: Path, where: str = "") -> None:
+    """Check that ``labels`` are exactly the 96 SBS channels (each once); ``where``: the axis in the file."""
     _check_unique(labels, "channel", path,
-                  "each of the 96 SBS channels must appear exactly once - remove or merge the duplicates")
+                  "each of the 96 SBS channels must appear exactly once - remove or merge the duplicates", where,
+                  ChannelLabelError)
     unknown = [c for c in labels if c not in _CHANNEL_SET]
     if unknown:
-        raise DataFormatError(
+        raise ChannelLabelError(
             f"{path}: unknown channel label(s) {unknown[:5]}; expected SBS96 labels such as 'A[C>A]A' "
             "(5' base, [REF>ALT] with a pyrimidine reference C or T, 3' base) - relabel the file")
     missing = [c for c in SBS96_CHANNELS if c not in set(labels)]
     if missing:
-        raise DataFormatError(
-            f"{path}: missing channel(s) - {len(labels)} of 96 SBS channels present, absent: {missing[:5]}; "
+        raise ChannelLabelError(
+            f"{path}: missing channel(s) - {len(labels)} of 96 SBS channels present{where}, absent: "
+            f"{missing[:10]}{' ...' if len(missing) > 10 else ''}; "
             "the catalogue must contain all 96 channels (add the missing ones with zero counts if truly zero)")
 
 
@@ -121,15 +126,16 @@ def _read_sbs96(path: str | os.PathLike, entity: str) -> tuple[pd.DataFrame, dic
     hits_rows = sum(lab in _CHANNEL_SET for lab in labels)
     hits_cols = sum(c in _CHANNEL_SET for c in cols)
     if hits_rows == hits_cols == 0:
-        raise DataFormatError(
+        raise ChannelLabelError(
             f"{path}: no SBS96 channel labels (e.g. 'A[C>A]A') in the first column or the header; "
             "is this a 96-channel mutational catalogue?")
     channels_in_rows = hits_rows >= hits_cols
     channels, entities = (labels, cols) if channels_in_rows else (cols, labels)
-    _check_channels(channels, path)
+    where = (" in the first column", " in the header") if channels_in_rows else (" in the header", " in the first column")
+    _check_channels(channels, path, where[0])
     if not entities:
         raise DataFormatError(f"{path}: no {entity}s (only channel labels); expected one column per {entity}")
-    _check_unique(entities, entity, path, f"{entity} ids must be unique - rename or remove the duplicates")
+    _check_unique(entities, entity, path, f"{entity} ids must be unique - rename or remove the duplicates", where[1])
     values = _to_numbers(cells, labels, cols, path,
                          ("channel", entity) if channels_in_rows else (entity, "channel"))
     if channels_in_rows:

@@ -31,8 +31,8 @@ def _reject_duplicate_keys(paths):
             key = loader.construct_object(key_node, deep=deep)
             line = key_node.start_mark.line + 1
             if key in seen:
-                raise ValueError(f"config error: {loader.name}: key {key!r} appears twice (lines {seen[key]} and "
-                                 f"{line}); YAML would keep only the last one: remove or rename one of them")
+                sys.exit(f"config error: {loader.name}: key {key!r} appears twice (lines {seen[key]} and "
+                         f"{line}); YAML would keep only the last one: remove or rename one of them")
             seen[key] = line
         return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
 
@@ -64,12 +64,10 @@ TEXT_OPTIONS = ("split", "n_docs", "seed", "min_df", "max_df", "max_features", "
 SIMULATED_OPTIONS = ("replicate", "sim_noise")
 
 
-class ConfigError(ValueError):
-    """A configuration problem the schema cannot express; the message names the key and the fix."""
-
-
 def _fail(message):
-    raise ConfigError(f"config error: {message}")
+    """Stop planning with the message alone: Snakemake prints a traceback into the Snakefiles under any exception
+    raised while it parses them, but not under SystemExit."""
+    sys.exit(f"config error: {message}")
 
 
 INTEGER_SETTINGS = ("n_restarts", "pre_iter", "max_iter", "check_every", "nb_rounds")
@@ -124,23 +122,28 @@ def _user_dataset_row(name, spec):
 
 
 def read_user_matrix(path, kind, transpose, where):
-    """Samples x features of a user's file: catalogues by channel label in either orientation, reordered to
-    the canonical SBS96 order; counts as given (`transpose` for features x samples). Raises ConfigError."""
+    """Samples x features of a user's file, read as the prepare job reads it (nmfcore.io.read_user_matrix):
+    catalogues by channel label in either orientation, reordered to the canonical SBS96 order; counts as given
+    (`transpose` for features x samples). Fails with the reader's message (the file, the cell or label, the
+    fix), with the catalogue hint only where the channel labels are the problem."""
     import warnings
 
     from nmfcore import _validation as V
-    from nmfcore import datasets as ds
-    from nmfcore.io import read_matrix
+    from nmfcore.data.channels import ChannelLabelError
+    from nmfcore.io import read_user_matrix as read
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            X = ds.read_catalogue(path) if kind == "catalogue" else read_matrix(path, transpose=transpose)
-        V.check_matrix(X.to_numpy(), name=os.path.basename(path), allow_zero_rows=True, allow_zero_cols=True)
+            X, info = read(path, kind, transpose=transpose)
+        V.check_matrix(X.to_numpy(), name=path, allow_zero_rows=True, allow_zero_cols=True)
+    except ChannelLabelError as exc:
+        _fail(f"{where}: {exc} (a catalogue needs the 96 SBS channel labels, e.g. A[C>A]A, on the rows or the "
+              "columns; use kind `counts` for other matrices)")
     except (ValueError, OSError) as exc:
-        hint = (" (a catalogue needs the 96 SBS channel labels, e.g. A[C>A]A, on the rows or the columns; use kind "
-                "`counts` for other matrices)" if kind == "catalogue" else "")
-        _fail(f"{where}: {exc}{hint}")
+        _fail(f"{where}: {exc}")
+    if "hint" in info:
+        _warn(f"{where}: {info['hint']}")
     nonzero = X.loc[X.sum(axis=1) > 0]
     if nonzero.shape[0] < 2 or (nonzero.sum(axis=0) > 0).sum() < 2:
         _fail(f"{where}: fewer than 2 samples or features with a non-zero count; NMF needs at least 2 of each")

@@ -15,13 +15,16 @@ params = snakemake.params  # noqa: F821
 out = snakemake.output  # noqa: F821
 options = {k: v for k, v in params.options.items() if v is not None}
 if params.path:  # the user's own file (validated when the grid was planned)
-    from nmfcore.datasets import read_catalogue, sha256sum
-    from nmfcore.io import read_matrix
+    from nmfcore.datasets import sha256sum
+    from nmfcore.io import read_user_matrix
 
-    X = (read_catalogue(params.path) if params.kind == "catalogue"
-         else read_matrix(params.path, transpose=bool(options.get("transpose", False))))
-    labels, meta = None, {"path": params.path, "sha256": sha256sum(params.path),
-                          "file_shape": [int(X.shape[0]), int(X.shape[1])]}
+    # the reader of the planning checks and of the command line: file_shape is the file's rows x columns,
+    # file_layout what they hold, read_shape the samples x features read from it
+    X, info = read_user_matrix(params.path, params.kind, transpose=bool(options.get("transpose", False)))
+    labels, meta = None, {"path": params.path, "sha256": sha256sum(params.path), "file_shape": info["file_shape"],
+                          "file_layout": info["file_layout"], "read_shape": info["shape"]}
+    if "hint" in info:
+        print(f"note: {info['hint']}", file=sys.stderr)
     if params.kind == "counts":  # features without any count cannot be fitted (their mean would be 0)
         zero = X.columns[X.sum(axis=0) <= 0]
         meta["all_zero_features_removed"] = [str(c) for c in zero]
