@@ -160,7 +160,7 @@ def _common(p, command):
                    help="precision of the iterations (float32: about 2x faster, tol >= 1e-6); results are float64")
     p.add_argument("--accelerate", default="auto", choices=("auto", "on", "off"),
                    help="SQUAREM acceleration of the MM iterations (the divergence still never increases); auto: on "
-                        "for MM fits with --check-every >= 3; off: the plain multiplicative updates")
+                        "for the negative binomial (with --check-every >= 3); on: every MM fit; off: the plain multiplicative updates")
     p.add_argument("--transpose", action="store_true", help="the file is features x samples (not needed for a "
                                                                    "catalogue: oriented by its channel labels)")
     p.add_argument("--threads", type=int, default=None,

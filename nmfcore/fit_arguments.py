@@ -61,7 +61,7 @@ def check_settings(structure, rank, kw):
         warnings.warn(f"pre_iter={opts['pre_iter']} only applies with n_restarts > 1 (pre-iterations choose among "
                       "restarts); ignored with one start", UserWarning, stacklevel=3)
 
-    opts["accelerate"] = _check_accelerate(opts.get("accelerate"), solver, opts["check_every"])
+    opts["accelerate"] = _check_accelerate(opts.get("accelerate"), solver, opts["check_every"])  # None: by noise
     if opts["ae_init"] not in ("scaled", "uniform"):
         raise ValueError(f"ae_init must be 'scaled' or 'uniform', got {opts['ae_init']!r}")
     if solver == "adam":
@@ -82,20 +82,20 @@ def check_settings(structure, rank, kw):
 
 
 def _check_accelerate(acc, solver, check_every):
-    """SQUAREM for the MM iterations: True/False as given, None / 'auto' on wherever its cycles of three fit
-    between convergence checks (MM updates, check_every >= 3); returns the setting as a bool."""
+    """SQUAREM for the MM iterations: True/False as given (checked against the solver and check_every), or None
+    ('auto': decided per noise model by the driver, nmfcore.fit._accelerated)."""
     if isinstance(acc, str) and acc == "auto":
         acc = None
     if not (acc is None or isinstance(acc, (bool, np.bool_))):
-        raise ValueError(f"accelerate must be True, False or None / 'auto' (on for MM fits checked every 3 or more "
-                         f"iterations), got {acc!r}")
+        raise ValueError(f"accelerate must be True, False or None / 'auto' (on for the negative binomial), got "
+                         f"{acc!r}")
     if acc and solver == "adam":
         raise ValueError("accelerate applies to MM updates; structure 'autoencoder' is trained by Adam: remove "
                          "accelerate, or fit structure='convex' (the same model by MM updates)")
     if acc and check_every < 3:
         raise ValueError(f"accelerate=True needs check_every >= 3 (its cycles of three MM steps fit between "
                          f"convergence checks), got check_every={check_every}: raise check_every or drop accelerate")
-    return bool(solver == "mm" and check_every >= 3) if acc is None else bool(acc)
+    return None if acc is None else bool(acc)
 
 
 def check_budget(n_restarts, pre_iter, max_iter):

@@ -348,19 +348,24 @@ def test_squarem_reaches_the_plain_mm_optimum_in_far_fewer_iterations():
     assert fast.n_iter < plain.n_iter / 2
 
 
-def test_acceleration_is_on_by_default_where_its_cycles_fit_between_checks():
-    """Default (None): SQUAREM for MM fits checked every 3 or more iterations, plain MM steps for check_every < 3
-    (paper 2's every-iteration rule) and never for Adam; recorded in FitResult.accelerated."""
+def test_acceleration_is_on_by_default_for_the_negative_binomial_only():
+    """Default (None): SQUAREM for NB fits (the NB rounds when alpha is estimated; the first round, a Poisson
+    fit, is plain) checked every 3 or more iterations; plain MM steps for the other families, for check_every
+    < 3 (paper 2's every-iteration rule) and never for Adam; recorded in FitResult.accelerated."""
     X, k = random_case(4)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", nc.ConvergenceWarning)
-        for noise in (nc.NegativeBinomial(alpha=3.0, estimate_alpha=False), "poisson", "gaussian",
-                      {"family": "nb", "dispersion": "shared"}):
+        for noise, default in ((nc.NegativeBinomial(alpha=3.0, estimate_alpha=False), True), ("poisson", False),
+                               ("gaussian", False)):
             a, b, c = (nc.fit(X, k, noise=noise, max_iter=300, random_state=1, accelerate=acc)
-                       for acc in (None, True, False))
-            assert np.array_equal(a.W, b.W) and np.array_equal(a.H, b.H) and a.accelerated and not c.accelerated
+                       for acc in (None, default, not default))
+            assert np.array_equal(a.W, b.W) and np.array_equal(a.H, b.H) and a.accelerated == default
             assert not np.array_equal(a.W, c.W)
-        one, plain = (nc.fit(X, k, max_iter=300, check_every=1, random_state=1, accelerate=acc) for acc in (None, False))
+        nb = {"family": "nb", "dispersion": "shared"}
+        a, b = (nc.fit(X, k, noise=nb, max_iter=300, random_state=1, accelerate=acc) for acc in (None, False))
+        assert a.accelerated and not np.array_equal(a.W, b.W)
+        one, plain = (nc.fit(X, k, noise=nb, max_iter=300, check_every=1, random_state=1, accelerate=acc)
+                      for acc in (None, False))
         assert np.array_equal(one.W, plain.W) and not one.accelerated
         ae = nc.fit(X, k, structure="autoencoder", max_iter=30, random_state=1)
         assert not ae.accelerated
