@@ -1003,6 +1003,12 @@ def test_workflow_dry_run_of_the_unmodified_config(tmp_path):
 @needs_workflow
 @pytest.mark.parametrize("mutate, parts", WORKFLOW_CASES)
 def test_workflow_dry_run_rejects_bad_config(tmp_path, mutate, parts):
+    _rejected_at_planning(tmp_path, mutate, parts)
+
+
+def _rejected_at_planning(tmp_path, mutate, parts):
+    """The base config with one mutation fails its dry run with a message matching ``parts`` and writes
+    nothing; returns the output."""
     config = _base_config()
     mutate(config)
     res = _dry_run(tmp_path, config)
@@ -1010,6 +1016,7 @@ def test_workflow_dry_run_rejects_bad_config(tmp_path, mutate, parts):
     assert res.returncode != 0, out[-3000:]
     assert re.search(msg(*parts), out), out[-3000:]
     assert not (tmp_path / "results").exists()
+    return out
 
 
 def test_meaningful_types_fit_like_their_dense_float_counts():
@@ -1470,14 +1477,8 @@ WORKFLOW_CASES_4 = [
 @needs_workflow
 @pytest.mark.parametrize("mutate, parts", WORKFLOW_CASES_4)
 def test_workflow_round4_rejects_at_planning(tmp_path, mutate, parts):
-    config = _base_config()
-    mutate(config)
-    res = _dry_run(tmp_path, config)
-    out = res.stdout + res.stderr
-    assert res.returncode != 0, out[-3000:]
-    assert re.search(msg(*parts), out), out[-3000:]
+    out = _rejected_at_planning(tmp_path, mutate, parts)
     assert "Traceback" not in out or "ConfigError" in out
-    assert not (tmp_path / "results").exists()
 
 
 def _yaml_with_merge(extra_key=""):
