@@ -962,12 +962,14 @@ WORKFLOW_CASES = [
 ]
 
 
-def _dry_run(tmp_path: Path, config: dict) -> subprocess.CompletedProcess:
+def _dry_run(tmp_path: Path, config, name: str = "bad.yaml") -> subprocess.CompletedProcess:
+    """Dry run of the workflow with ``config`` (a dict, or YAML text written as it is) as ``tmp_path/name``."""
     import yaml
 
-    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    text = config if isinstance(config, str) else yaml.safe_dump(config, sort_keys=False)
+    (tmp_path / name).write_text(text)
     return subprocess.run([sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--directory", str(tmp_path),
-                           "--configfile", str(tmp_path / "bad.yaml"), "-n", "--quiet", "rules"],
+                           "--configfile", str(tmp_path / name), "-n", "--quiet", "rules"],
                           capture_output=True, text=True, cwd=tmp_path, timeout=300)
 
 
@@ -980,10 +982,7 @@ def test_workflow_rejects_duplicate_yaml_keys(tmp_path):
 
     text = yaml.safe_dump(_base_config(), sort_keys=False)
     text = text.replace("noise_models:\n", "noise_models:\n  poisson:\n    family: gaussian\n", 1)
-    (tmp_path / "dup.yaml").write_text(text)
-    res = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--directory", str(tmp_path),
-                          "--configfile", str(tmp_path / "dup.yaml"), "-n", "--quiet", "rules"],
-                         capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    res = _dry_run(tmp_path, text, "dup.yaml")
     out = res.stdout + res.stderr
     assert res.returncode != 0
     assert re.search(msg(r"dup.yaml: key 'poisson' appears twice \(lines \d+ and \d+\)", r"remove or rename"), out), out[-3000:]
@@ -1494,20 +1493,14 @@ def _yaml_with_merge(extra_key=""):
 @needs_workflow
 def test_workflow_accepts_yaml_merge_keys(tmp_path):
     """`<<: *anchor` merges a mapping; a key given explicitly overrides the merged one (YAML 1.1 merge)."""
-    (tmp_path / "merge.yaml").write_text(_yaml_with_merge())
-    res = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--directory", str(tmp_path),
-                          "--configfile", str(tmp_path / "merge.yaml"), "-n", "--quiet", "rules"],
-                         capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    res = _dry_run(tmp_path, _yaml_with_merge(), "merge.yaml")
     assert res.returncode == 0, (res.stdout + res.stderr)[-3000:]
 
 
 @pytest.mark.workflow
 @needs_workflow
 def test_workflow_merge_keys_keep_rejecting_explicit_duplicates(tmp_path):
-    (tmp_path / "merge.yaml").write_text(_yaml_with_merge(", dispersion: shared"))
-    res = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--directory", str(tmp_path),
-                          "--configfile", str(tmp_path / "merge.yaml"), "-n", "--quiet", "rules"],
-                         capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    res = _dry_run(tmp_path, _yaml_with_merge(", dispersion: shared"), "merge.yaml")
     out = res.stdout + res.stderr
     assert res.returncode != 0
     assert re.search(msg(r"merge.yaml: key 'dispersion' appears twice", r"remove or rename"), out), out[-3000:]
