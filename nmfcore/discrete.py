@@ -18,9 +18,11 @@ relative precision; one that still underflows is replaced by the density at ``y`
 from __future__ import annotations
 
 import numpy as np
-from scipy import special
 
+from ._imports import lazy
 from .noise import NegativeBinomial, NoiseModel, Tweedie
+
+special = lazy("scipy.special")
 
 
 def is_count_data(X) -> bool:

@@ -6,8 +6,11 @@ from itertools import combinations
 import numpy as np
 
 from . import _validation as V
+from ._imports import lazy
 from ._kernels import FLOOR, mm_update, project
 from .noise import NoiseModel, make_noise
+
+optimize = lazy("scipy.optimize")  # ~0.1 s to import: only the matchings and the NNLS refit use it
 
 __all__ = [
     "cosine_matrix", "match_components", "consistency", "kmedoids", "consensus_components",
@@ -34,10 +37,8 @@ def match_components(A, B):
     distinct row of ``B`` (``B`` may have more rows, e.g. the COSMIC catalogue),
     maximising the summed cosine similarity.
     """
-    from scipy.optimize import linear_sum_assignment  # imported on use: scipy.optimize takes ~0.1 s to import
-
     C = cosine_matrix(A, B)
-    ra, rb = linear_sum_assignment(-C)
+    ra, rb = optimize.linear_sum_assignment(-C)
     cos = C[ra, rb]
     return float(cos.mean()), ra, rb, cos
 
@@ -98,12 +99,10 @@ def refit_weights(X, H, noise="gaussian", *, max_iter=5000, tol=1e-10, random_st
     if not isinstance(model, NoiseModel):
         raise ValueError("refit_weights needs a noise model with fixed parameters (e.g. a fitted result's noise)")
     if model.name == "tweedie" and model.power == 0:
-        from scipy.optimize import nnls
-
         W = np.empty((X.shape[0], H.shape[0]))
         Ht = H.T
         for i, x in enumerate(X):
-            W[i] = nnls(Ht, x, maxiter=max(30 * H.shape[0], 100))[0]
+            W[i] = optimize.nnls(Ht, x, maxiter=max(30 * H.shape[0], 100))[0]
         return W
     rng = np.random.default_rng(random_state)
     W = rng.uniform(0.5, 1.5, size=(X.shape[0], H.shape[0]))
@@ -166,8 +165,6 @@ def adjusted_rand_index(labels_true, labels_pred):
 
 def clustering_accuracy(labels_true, labels_pred):
     """Accuracy of the best one-to-one mapping of clusters to classes (Hungarian)."""
-    from scipy.optimize import linear_sum_assignment
-
     C = _contingency(labels_true, labels_pred)
-    r, c = linear_sum_assignment(-C)
+    r, c = optimize.linear_sum_assignment(-C)
     return float(C[r, c].sum() / C.sum())

@@ -25,10 +25,13 @@ from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
 import numpy as np
-from scipy import special
 
+from ._imports import lazy
 from .dispersion_mle import _gamma_phi_mle, nb_alpha_mle
 from .tweedie_series import _tweedie_loglik_sum, tweedie_logpdf
+
+special = lazy("scipy.special")
+optimize = lazy("scipy.optimize")  # only the Tweedie phi search uses it
 
 __all__ = [
     "NoiseModel", "Gaussian", "Poisson", "Gamma", "Tweedie", "NegativeBinomial",
@@ -349,8 +352,6 @@ class Tweedie(NoiseModel):
 
         def nll(logphi):
             return -loglik_sum(mu, float(np.exp(logphi)))
-
-        from scipy import optimize  # ~0.1 s to import: only this search needs it
 
         lo, hi = np.log(phi0) - 4.0, np.log(phi0) + 4.0
         for _ in range(10):  # widen the bracket until the optimum is inside it

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import special
+
+from ._imports import lazy
+
+special = lazy("scipy.special")
 
 __all__ = ["tweedie_logpdf"]
 

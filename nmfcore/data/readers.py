@@ -13,9 +13,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
+from .._imports import lazy
 from .channels import _CHANNEL_SET, SBS96_CHANNELS, ChannelLabelError, DataFormatError, DataWarning
+
+sp = lazy("scipy.sparse")
 
 log = logging.getLogger("nmfcore.datasets")
 

@@ -9,9 +9,11 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
+from .._imports import lazy
 from .channels import DataWarning
+
+sp = lazy("scipy.sparse")
 
 log = logging.getLogger("nmfcore.datasets")
 
