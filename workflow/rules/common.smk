@@ -8,6 +8,7 @@ import itertools
 import os
 import re
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -518,8 +519,9 @@ def cv_block_label(block):
 
 
 # ----------------------------------------------------------------------------- fit jobs
-# A fit job fits every fit of one data set and one split block (`all`, or a block of cv.splits_per_job cv
-# splits) that shares the values of fit_jobs.one_per; it scores each fit and writes each its own folder.
+# A fit job fits every fit of one data set (or of every replicate of a simulation scenario) and one split
+# block (`all`, or a block of cv.splits_per_job cv splits) that shares the values of fit_jobs.one_per; it
+# reads each of its data sets once, scores each fit and writes each its own folder.
 FIT_JOB_KEYS = ("dataset", "structure", "noise", "rank", "seed")
 
 
@@ -527,16 +529,27 @@ def _fit_key(row):
     return tuple(row[k] for k in ("dataset", "split", "structure", "noise", "rank", "seed"))
 
 
+def _job_data(dataset, one_per):
+    """What a job's label names as its data: the data set, or sim_<scenario> for all replicates of a
+    simulation scenario together (one job per replicate when one_per lists `replicate`)."""
+    info = DATASETS.loc[dataset]
+    if info["kind"] == "simulated" and "replicate" not in one_per:
+        return f"sim_{info['scenario']}"
+    return dataset
+
+
 def _plan_fit_jobs():
-    """{job label: fit-table rows}, in the fit table's order; the label names the data set, the split
-    block and the values of fit_jobs.one_per (e.g. brca21_all_nmf, gel_prostate_cv0-9_convex_gaussian)."""
+    """{job label: fit-table rows}, in the fit table's order; the label names the data set (or simulation
+    scenario), the split block and the values of fit_jobs.one_per (e.g. brca21_all_nmf, sim_nb10_all,
+    gel_prostate_cv0-9_convex_gaussian)."""
     one_per = list(config.get("fit_jobs", {}).get("one_per", ["dataset", "structure", "noise"]))
     if "dataset" not in one_per:
-        _fail(f"fit_jobs.one_per: {one_per} must include 'dataset' (a job reads one data set)")
+        _fail(f"fit_jobs.one_per: {one_per} must include 'dataset' (a job reads one data set, or the "
+              "replicates of one simulation scenario)")
     block_of = {"all": "all", **{s: cv_block_label(b) for b in cv_blocks() for s in b}}
     jobs = {}
     for row in FITS_TABLE.to_dict("records"):
-        parts = [str(row["dataset"]), block_of[row["split"]]]
+        parts = [_job_data(row["dataset"], one_per), block_of[row["split"]]]
         parts += [f"k{row['rank']}" if k == "rank" else f"s{row['seed']}" if k == "seed" else str(row[k])
                   for k in FIT_JOB_KEYS[1:] if k in one_per]
         jobs.setdefault("_".join(parts), []).append(row)
@@ -560,9 +573,10 @@ def fit_job_rule_name(label, taken=set()):
 
 def fit_job_members(rows):
     """What the job's script needs per fit: its keys, settings, split protocol and output folder."""
-    return [{"experiment": r["experiment"], "split": r["split"], "structure": r["structure"], "noise": r["noise"], "rank": int(r["rank"]),
-             "seed": int(r["seed"]), "settings": dict(r["settings"]), "noise_spec": dict(config["noise_models"][r["noise"]]),
-             "split_settings": split_settings(r["split"]), "outdir": fit_dir(r)} for r in rows]
+    return [{"dataset": r["dataset"], "experiment": r["experiment"], "split": r["split"], "structure": r["structure"],
+             "noise": r["noise"], "rank": int(r["rank"]), "seed": int(r["seed"]), "settings": dict(r["settings"]),
+             "noise_spec": dict(config["noise_models"][r["noise"]]), "split_settings": split_settings(r["split"]),
+             "outdir": fit_dir(r)} for r in rows]
 
 
 def fit_job_outputs(rows):
@@ -686,6 +700,18 @@ def get_fit_inputs(wildcards):
     if info["kind"] == "text":
         inputs["labels"] = f"{DATA}/{wildcards.dataset}/labels.tsv"
     return inputs
+
+
+def fit_job_data(rows):
+    """{data set: {"inputs": get_fit_inputs, "info": get_dataset_info}} of a fit job's data sets, in order."""
+    names = dict.fromkeys(r["dataset"] for r in rows)
+    return {name: {"inputs": get_fit_inputs(SimpleNamespace(dataset=name)),
+                   "info": get_dataset_info(SimpleNamespace(dataset=name))} for name in names}
+
+
+def fit_job_inputs(rows):
+    """Every file a fit job reads (each once)."""
+    return list(dict.fromkeys(path for data in fit_job_data(rows).values() for path in data["inputs"].values()))
 
 
 def split_settings(split):

@@ -1,12 +1,11 @@
-# Fit jobs: one rule per block of the fit grid (common.smk _plan_fit_jobs): every fit of one data set and
-# split block (`all`, or cv.splits_per_job cv splits) that shares the values of fit_jobs.one_per. A job
-# reads its data once, fits its fits (same-shaped ones as one batched nmfcore.fit_many), scores each fit
-# (one row of score.tsv carrying every parameter) and writes each its own folder of files.
+# Fit jobs: one rule per block of the fit grid (common.smk _plan_fit_jobs): every fit of one data set (or of
+# all replicates of a simulation scenario) and split block (`all`, or cv.splits_per_job cv splits) that
+# shares the values of fit_jobs.one_per. A job reads each of its data sets once, fits its fits (same-shaped
+# ones as one batched nmfcore.fit_many), scores each fit (one row of score.tsv carrying every parameter) and
+# writes each its own folder of files.
 # What differs between runs of the same fit (run time, host, SLURM job) goes to timing.tsv, never to
 # score.tsv, so that the scores are byte-identical for the same config and seeds, however fits are grouped.
 # On a cluster every fit job is in group `fits`; the profile's group-components packs several per submission.
-
-from types import SimpleNamespace
 
 for _label, _rows in FIT_JOBS.items():
 
@@ -14,13 +13,12 @@ for _label, _rows in FIT_JOBS.items():
         name:
             fit_job_rule_name(_label)
         input:
-            **get_fit_inputs(SimpleNamespace(dataset=_rows[0]["dataset"])),
+            fit_job_inputs(_rows),
         output:
             fit_job_outputs(_rows),
         params:
             fits=fit_job_members(_rows),
-            info=get_dataset_info(SimpleNamespace(dataset=_rows[0]["dataset"])),
-            dataset=_rows[0]["dataset"],
+            data=fit_job_data(_rows),
         log:
             f"{LOGS}/fit/{_label}.log",
         benchmark:

@@ -1,9 +1,9 @@
-"""Fit a block of the grid (one fit job, workflow/rules/fit.smk): every listed fit of one data set; save
-and score each.
+"""Fit a block of the grid (one fit job, workflow/rules/fit.smk): every listed fit of one data set (or of
+the replicates of one simulation scenario); save and score each.
 
-The data are read once. Fits that share structure, noise model, rank and settings and whose training
-matrices share their shape (the seeds of the `all` split; the cv splits of a block and their seeds) are
-one batched computation (nmfcore.fit_many), which gives each member the result of its separate fit.
+Each data set is read once. Fits that share structure, noise model, rank and settings and whose training
+matrices share their shape (the seeds of the `all` split, the replicates of a simulation; the cv splits
+of a block and their seeds) are one batched computation (nmfcore.fit_many), which gives each member the result of its separate fit.
 Each fit gets its own folder with the factors, trace and summary (nmfcore.io.write_result) and two
 one-row tables:
 
@@ -22,6 +22,7 @@ import os
 import socket
 import sys
 import warnings
+from types import SimpleNamespace
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)  # noqa: F821
 warnings.simplefilter("default")
@@ -39,24 +40,28 @@ from nmfcore.io import read_matrix, write_result  # noqa: E402
 from _tables import FIT_KEY, FIT_TIMING_COLUMNS  # noqa: E402
 
 sm = snakemake  # noqa: F821
-params, inputs = sm.params, sm.input
-info = params.info
-X = read_matrix(inputs.X)
-dataset = params.dataset
-# what scoring compares every fit with, read once per job
-# (signatures joined to the data's features by label once: every fit's H has the data's columns)
-truth_H = pd.read_csv(inputs.truth_H, sep="\t", index_col=0)[X.columns] if "truth_H" in inputs.keys() else None
-reference = pd.read_csv(inputs.reference, sep="\t", index_col=0) if "reference" in inputs.keys() else None
-if reference is not None:
-    missing = sorted(set(X.columns) - set(reference.columns))
-    if missing:
-        raise ValueError(f"channels {missing[:5]} of {inputs.X} are not in the reference {inputs.reference}")
-    reference = reference[X.columns]
-labels_all = (pd.read_csv(inputs.labels, sep="\t", index_col=0, dtype={0: str})["label"]  # ids as read_matrix reads them
-              if "labels" in inputs.keys() else None)
 
 
-def train_test(split):
+def read_data(name, spec):
+    """One data set of the job, read once: the matrix and what scoring compares every fit with (signatures
+    joined to the data's features by label once: every fit's H has the data's columns)."""
+    paths, X = spec["inputs"], read_matrix(spec["inputs"]["X"])
+    truth_H = pd.read_csv(paths["truth_H"], sep="\t", index_col=0)[X.columns] if "truth_H" in paths else None
+    reference = pd.read_csv(paths["reference"], sep="\t", index_col=0) if "reference" in paths else None
+    if reference is not None:
+        missing = sorted(set(X.columns) - set(reference.columns))
+        if missing:
+            raise ValueError(f"channels {missing[:5]} of {paths['X']} are not in the reference {paths['reference']}")
+        reference = reference[X.columns]
+    labels = (pd.read_csv(paths["labels"], sep="\t", index_col=0, dtype={0: str})["label"]  # ids as read_matrix reads them
+              if "labels" in paths else None)
+    return SimpleNamespace(name=name, info=spec["info"], X=X, truth_H=truth_H, reference=reference, labels=labels)
+
+
+DATA = {name: read_data(name, spec) for name, spec in sm.params.data.items()}
+
+
+def train_test(X, split):
     """Paper 2's split: a random permutation of the samples (seed = split index), the first
     floor((1 - test_fraction) n) samples train (scikit-learn's train_test_split convention)."""
     if split is None:
@@ -75,9 +80,10 @@ def drop_empty(train):
     return train[~empty]
 
 
-def score(result, train, test, fit, start_seed):
+def score(result, train, test, fit, start_seed, data):
     """One score row (parameters first, then the fit, then the metrics) and one timing row."""
-    row = {"dataset": dataset, "data_kind": info["data_kind"], "source": info["source"],
+    info = data.info
+    row = {"dataset": data.name, "data_kind": info["data_kind"], "source": info["source"],
            "experiment": fit["experiment"], "split": fit["split"], "structure": fit["structure"],
            "noise": fit["noise"], "noise_family": fit["noise_spec"]["family"], "noise_fitted": result.noise.label,
            "rank": fit["rank"], "seed": fit["seed"]}
@@ -109,14 +115,14 @@ def score(result, train, test, fit, start_seed):
     row["degenerate"] = bool(row["max_component_cosine"] > 0.999 or row["n_empty_components"] > 0)
     row.update(sim_noise=info["sim_noise"], true_rank=info["true_rank"], cos_truth=np.nan, cos_cosmic=np.nan,
                cosmic_matches="", n_classes=np.nan, ari=np.nan, accuracy=np.nan)
-    if truth_H is not None:
-        row["cos_truth"] = metrics.match_components(result.H, truth_H.to_numpy())[0]
-    if reference is not None:
-        cos, _, rows_ref, _ = metrics.match_components(result.H, reference.to_numpy())
+    if data.truth_H is not None:
+        row["cos_truth"] = metrics.match_components(result.H, data.truth_H.to_numpy())[0]
+    if data.reference is not None:
+        cos, _, rows_ref, _ = metrics.match_components(result.H, data.reference.to_numpy())
         row["cos_cosmic"] = cos
-        row["cosmic_matches"] = ";".join(reference.index[rows_ref])
-    if labels_all is not None:
-        labels = labels_all.reindex(train.index)
+        row["cosmic_matches"] = ";".join(data.reference.index[rows_ref])
+    if data.labels is not None:
+        labels = data.labels.reindex(train.index)
         known = labels.notna().to_numpy()
         if known.any():
             predicted = np.argmax(result.W, axis=1)[known]
@@ -139,7 +145,8 @@ def batches(fits):
 
 def run_batch(fits):
     """Fit, write and score one batch; the start of split cv<i> is 1000 * seed + i, of `all` the seed."""
-    parts = [train_test(fit["split_settings"]) for fit in fits]
+    data = [DATA[fit["dataset"]] for fit in fits]
+    parts = [train_test(d.X, fit["split_settings"]) for d, fit in zip(data, fits)]
     parts = [(drop_empty(train), test) for train, test in parts]
     starts = [fit["seed"] if fit["split_settings"] is None else 1000 * fit["seed"] + fit["split_settings"]["index"]
               for fit in fits]
@@ -149,14 +156,14 @@ def run_batch(fits):
     results = nmfcore.fit_many([train.to_numpy(dtype=float) for train, _ in parts], first["rank"],
                                noise=first["noise_spec"], structure=first["structure"], random_state=starts,
                                **fit_kwargs)
-    for result, (train, test), fit, start in zip(results, parts, fits, starts):
+    for result, (train, test), fit, start, d in zip(results, parts, fits, starts, data):
         keys = {k: fit[k] for k in ("split", "structure", "noise", "rank", "seed")}
         write_result(result, fit["outdir"], samples=train.index, features=train.columns,
-                     extra={"wildcards": {"dataset": dataset, **{k: str(v) for k, v in keys.items()}},
+                     extra={"wildcards": {"dataset": d.name, **{k: str(v) for k, v in keys.items()}},
                             "noise_spec": fit["noise_spec"], "settings": fit["settings"],
                             "split": fit["split_settings"], "start_seed": start,
                             "test_samples": [] if test is None else list(test.index)})
-        row, timing = score(result, train, test, fit, start)
+        row, timing = score(result, train, test, fit, start, d)
         pd.DataFrame([row]).to_csv(os.path.join(fit["outdir"], "score.tsv"), sep="\t", index=False,
                                    float_format="%.10g")
         pd.DataFrame([timing], columns=FIT_KEY + FIT_TIMING_COLUMNS).to_csv(
