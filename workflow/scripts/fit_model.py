@@ -172,7 +172,7 @@ def run_batch(fits):
               f"converged={result.converged} n_iter={result.n_iter}", file=sys.stderr)
 
 
-for batch in batches(params.fits):
+for batch in batches(sm.params.fits):
     run_batch(batch)
 # Everything is written and the process exits next: freezing the heap spares the interpreter's collection at
 # exit from traversing every numpy/pandas/scipy module object (~0.1 s of each fit job).
