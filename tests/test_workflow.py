@@ -113,6 +113,8 @@ def test_outputs(test_run):
     jobs = sorted(p.name for p in (workdir / "results" / "benchmarks" / "fit").iterdir())
     assert "brca21_cv0-1_convex_gaussian.tsv" in jobs and "brca21_all_nmf_tweedie.tsv" in jobs
     assert len(jobs) == 8, jobs  # brca21 all x 2 noises, cv x 3 structures, the simulation x 2, the text set
+    # the simulation's two replicates share their jobs (one_per has no `replicate`)
+    assert sum(j.startswith("sim_nb_sample_all_") for j in jobs) == 2, jobs
     assert (workdir / "results" / "logs" / "fit" / "brca21_cv0-1_convex_gaussian.log").is_file()
 
 
@@ -120,7 +122,7 @@ def test_tables_are_sane(test_run):
     workdir, _ = test_run
     scores = pd.read_csv(workdir / "results" / "tables" / "scores.tsv", sep="\t")
     cfg = yaml.safe_load(TEST_CONFIG.read_text())
-    assert len(scores) == 11
+    assert len(scores) == 13
     missing = [c for c in PARAMETER_COLUMNS if c not in scores.columns]
     assert not missing, missing
     volatile = [c for c in TIMING_COLUMNS if c in scores.columns]
@@ -178,7 +180,7 @@ def test_tables_are_deterministic_however_fits_are_grouped(test_run, tmp_path):
     mtimes = {p: p.stat().st_mtime_ns for p in fit_scores}
 
     def one_fit_per_job(cfg):
-        cfg["fit_jobs"] = {"one_per": ["dataset", "structure", "noise", "rank", "seed"]}
+        cfg["fit_jobs"] = {"one_per": ["dataset", "replicate", "structure", "noise", "rank", "seed"]}
         cfg["cv"]["splits_per_job"] = 1
 
     single = write_config(tmp_path / "single.yaml", one_fit_per_job)
