@@ -118,7 +118,7 @@ def _user_dataset_row(name, spec):
     n, m = X.shape
     return {"dataset": name, "kind": spec["kind"], "source": "", "scenario": "", "path": path, "replicate": 0,
             "true_rank": None, "sim_noise": "", "strictly_positive": bool(spec.get("strictly_positive", False)),
-            "has_truth": False, "n_samples": n, "rank_bound": min(n, m),
+            "has_truth": False, "n_samples": n, "n_features": m, "rank_bound": min(n, m),
             "rank_bound_why": f"{name!r} ({spec['path']}) has {n} samples x {m} features"}
 
 
@@ -274,6 +274,7 @@ def _build_datasets():
                      # ranks must stay below min(samples, features): 96 channels, and the samples of a bundled
                      # catalogue (read now) or of a simulation; unknown for text before it is prepared
                      "n_samples": None if catalogue is None else int(catalogue.shape[0]),
+                     "n_features": 96 if spec["kind"] != "text" else spec.get("max_features"),
                      "rank_bound": 96 if spec["kind"] != "text" else None,
                      "rank_bound_why": f"{spec['kind']} {name!r} has 96 channels" if spec["kind"] != "text" else ""})
         n = rows[-1]["n_samples"]
@@ -291,7 +292,7 @@ def _build_datasets():
                          "path": "",
                          "replicate": rep, "true_rank": len(sim["signatures"]), "sim_noise": scenario,
                          "strictly_positive": positive, "has_truth": True,
-                         "n_samples": sim["n_samples"], "rank_bound": min(sim["n_samples"], 96),
+                         "n_samples": sim["n_samples"], "n_features": 96, "rank_bound": min(sim["n_samples"], 96),
                          "rank_bound_why": f"simulation {scenario!r} has {sim['n_samples']} samples x 96 channels"})
     return pd.DataFrame(rows).set_index("dataset", drop=False)
 
@@ -614,14 +615,24 @@ def _fits_per_fit(noise_spec, settings):
     return 1
 
 
+# A rough prior for the iterations a fit needs relative to NMF's MM steps (Adam's gradient steps need many more)
+_ITERATION_WEIGHT = {"nmf": 1, "convex": 2, "autoencoder": 10}
+# Below this size (samples x features) an iteration costs NumPy's per-call overhead rather than arithmetic
+_SIZE_FLOOR = 150_000
+
+
 def fit_job_priority(rows):
-    """Larger jobs start first (longest-first packing of the cores): 2 log2 of a cost estimate, rank x fits per
-    fit x samples summed over the job's fits (the iterations to converge, which dominate, are not known in
-    advance; the restarts' short pre-iterations are left out), below DATA_PRIORITY."""
-    n = DATASETS.loc[rows[0]["dataset"], "n_samples"]
-    if pd.isna(n):  # text: the documents asked for (known before preparation)
-        n = (config["datasets"].get(rows[0]["dataset"]) or {}).get("n_docs") or 1000
-    cost = float(n) * sum(r["rank"] * _fits_per_fit(config["noise_models"][r["noise"]], r["settings"]) for r in rows)
+    """Larger jobs start first (longest-first packing of the cores): 2 log2 of a cost estimate, below
+    DATA_PRIORITY. The estimate sums over the job's fits rank x fits per fit x _ITERATION_WEIGHT x
+    max(samples x features, _SIZE_FLOOR); the iterations to converge, which dominate, are not known in advance
+    (the restarts' short pre-iterations are left out)."""
+    info = DATASETS.loc[rows[0]["dataset"]]
+    spec = config["datasets"].get(rows[0]["dataset"]) or {}
+    n = info["n_samples"] if not pd.isna(info["n_samples"]) else spec.get("n_docs") or 1000  # text: as asked
+    m = info["n_features"] if not pd.isna(info["n_features"]) else 1000
+    size = max(float(n) * float(m), _SIZE_FLOOR)
+    cost = size * sum(r["rank"] * _fits_per_fit(config["noise_models"][r["noise"]], r["settings"])
+                      * _ITERATION_WEIGHT.get(r["structure"], 1) for r in rows)
     return min(int(2 * np.log2(max(cost, 1.0))), DATA_PRIORITY - 1)
 
 
