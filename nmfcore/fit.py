@@ -230,7 +230,8 @@ def _start(Xs, structure, rank, n_restarts, rngs, inits, ae_init):
 def _fit_fixed(Xs, structure_name, noise, rank, *, n_restarts, rngs, inits, max_iter, tol, check_every,
                pre_iter, solver, lr, ae_constraint, ae_init, dtype, timer, accelerate=None):
     """Fit every matrix of ``Xs`` (one shape) with fixed nuisance parameters, as one batch: restarts,
-    optional pre-runs, best start of each member by divergence. One ``(factors, n_iter, converged,
+    optional pre-runs, best start of each member by its divergence once a degenerate optimum is escaped
+    (every start when all run to convergence, pre_iter = 0). One ``(factors, n_iter, converged,
     trace, restarts)`` per member."""
     structure = STRUCTURES[structure_name]
     b = len(Xs)
@@ -262,36 +263,43 @@ def _fit_fixed(Xs, structure_name, noise, rank, *, n_restarts, rngs, inits, max_
         restarts = [[{"restart": j, "pre_divergence": float(o)} for j, o in enumerate(pre_obj[i])] for i in range(b)]
         for i in range(b):
             restarts[i][best[i]].update(divergence=traces[i][-1][1], n_iter=int(n_iter[i]), converged=bool(conv[i]))
-        sel = np.arange(b)
+        candidates = [[(i, int(best[i]))] for i in range(b)]  # the continued start of each member
     else:
         final, n_iter, conv, traces = _iterate_batches(X, structure, noise, state, max_iter=max_iter, tol=tol,
                                                        check_every=check_every, check=True, **kw)
-        objs = np.array([t[-1][1] for t in traces]).reshape(b, r)
-        sel = np.arange(b) * r + np.argmin(objs, axis=1)
-        restarts = [[{"restart": j, "divergence": float(objs[i, j]), "n_iter": int(n_iter[i * r + j]),
+        restarts = [[{"restart": j, "divergence": float(traces[i * r + j][-1][1]), "n_iter": int(n_iter[i * r + j]),
                       "converged": bool(conv[i * r + j])} for j in range(r)] for i in range(b)]
+        candidates = [[(i * r + j, j) for j in range(r)] for i in range(b)]  # every start, run to convergence
     out = []
-    for i, j in enumerate(sel):
-        f = {k: final[k][j].astype(np.float64) for k in structure.factor_names}
-        if solver == "mm" and tol > 0:  # leave a degenerate optimum where that fits better (not for fixed-length runs)
-            f, extra, conv[j], traces[j], escapes = _escape_degenerate(
-                Xs[i], structure, noise, f, traces[j], bool(conv[j]), rngs[i],
-                dict(kw, max_iter=max_iter, tol=tol, check_every=check_every), dtype)
-            n_iter[j] += extra
-            if escapes:
-                chosen = int(np.argmin([d.get("divergence", d.get("pre_divergence")) for d in restarts[i]]))
-                restarts[i][chosen]["escapes"] = escapes
-        c, trace = scales[i], traces[j]
-        if "G" in f:  # W G X is the same model on X / c and X with the same W, G
-            f["H"] = f["G"] @ Xs0[i]
-        elif c != 1.0:
-            f["W"] *= c
-        if c != 1.0:  # a Tweedie deviance scales by c^(2 - p)
-            d = c ** (2.0 - noise.power)
-            trace = [(it, o * d) for it, o in trace]
-            restarts[i] = [{k: (v * d if "divergence" in k else v) for k, v in r.items()} for r in restarts[i]]
-        out.append((f, int(n_iter[j]), bool(conv[j]), trace, restarts[i]))
+    for i in range(b):
+        results = []
+        for j, start in candidates[i]:
+            f = {k: final[k][j].astype(np.float64) for k in structure.factor_names}
+            it, c, trace = int(n_iter[j]), bool(conv[j]), traces[j]
+            if solver == "mm" and tol > 0:  # leave a degenerate optimum where that fits better (not for fixed-length runs)
+                f, extra, c, trace, escapes = _escape_degenerate(
+                    Xs[i], structure, noise, f, trace, c, rngs[i],
+                    dict(kw, max_iter=max_iter, tol=tol, check_every=check_every), dtype)
+                it += extra
+                if escapes:
+                    restarts[i][start].update(escapes=escapes, divergence=trace[-1][1], n_iter=it, converged=c)
+            results.append((f, it, c, trace))
+        f, it, c, trace = min(results, key=lambda res: res[3][-1][1])  # the lowest divergence after escapes
+        out.append(_unscaled(f, it, c, trace, restarts[i], Xs0[i], scales[i], noise))
     return out
+
+
+def _unscaled(f, n_iter, conv, trace, restarts, X, c, noise):
+    """A member's fit on ``X / c`` (see :func:`_data_scale`) as the fit of ``X``: factors, trace, restarts."""
+    if "G" in f:  # W G X is the same model on X / c and X with the same W, G
+        f["H"] = f["G"] @ X
+    elif c != 1.0:
+        f["W"] *= c
+    if c != 1.0:  # a Tweedie deviance scales by c^(2 - p)
+        d = c ** (2.0 - noise.power)
+        trace = [(it, o * d) for it, o in trace]
+        restarts = [{k: (v * d if "divergence" in k else v) for k, v in r.items()} for r in restarts]
+    return f, n_iter, conv, trace, restarts
 
 
 def degenerate_components(W, H, cos_max=0.999):
