@@ -61,7 +61,7 @@ def check_settings(structure, rank, kw):
         warnings.warn(f"pre_iter={opts['pre_iter']} only applies with n_restarts > 1 (pre-iterations choose among "
                       "restarts); ignored with one start", UserWarning, stacklevel=3)
 
-    opts["accelerate"] = _check_accelerate(opts.get("accelerate"), solver, opts["check_every"])  # None: by noise
+    opts["accelerate"] = check_accelerate(opts.get("accelerate"), solver, opts["check_every"])  # None: by noise
     if opts["ae_init"] not in ("scaled", "uniform"):
         raise ValueError(f"ae_init must be 'scaled' or 'uniform', got {opts['ae_init']!r}")
     if solver == "adam":
@@ -81,7 +81,7 @@ def check_settings(structure, rank, kw):
     return make_noise(opts.pop("noise")), opts
 
 
-def _check_accelerate(acc, solver, check_every):
+def check_accelerate(acc, solver, check_every):
     """SQUAREM for the MM iterations: True/False as given (checked against the solver and check_every), or None
     ('auto': decided per noise model by the driver, nmfcore.fit._accelerated)."""
     if isinstance(acc, str) and acc == "auto":

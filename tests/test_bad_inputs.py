@@ -1485,6 +1485,10 @@ WORKFLOW_CASES_4 += [
     pytest.param(_text(source="ap", classes=["earn"]),
                  [r"datasets.words.classes: the documents of 'ap' have no class labels", r"remove `classes`"],
                  id="text-classes-on-an-unlabelled-corpus"),
+    pytest.param(lambda c: (c["structures"].__setitem__("nmf", {"accelerate": True}),
+                            c.setdefault("fit", {}).__setitem__("check_every", 2)),
+                 [r"experiments.rank \(structure nmf\): accelerate=True needs check_every >= 3",
+                  r"set by structures.nmf.accelerate and fit.check_every"], id="accelerate-with-check-every-2"),
 ]
 
 

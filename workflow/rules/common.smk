@@ -387,23 +387,28 @@ _check_adam_settings()
 
 
 def _check_fit_budgets():
-    """pre_iter must be below max_iter (nmfcore refuses it in the job): check every experiment x structure's
-    settings, naming where each value comes from."""
-    from nmfcore.fit_arguments import check_budget
+    """Settings nmfcore would refuse in the job, checked for every experiment x structure and named by where each
+    value comes from: pre_iter below max_iter; accelerate only with check_every >= 3."""
+    from nmfcore.fit_arguments import check_accelerate, check_budget
 
     for ename, exp in config["experiments"].items():
         for structure in exp["structures"]:
             settings = _fit_settings(structure, exp)
-            try:
-                check_budget(settings["n_restarts"], settings["pre_iter"], settings["max_iter"])
-            except ValueError as exc:
-                levels = [(f"experiments.{ename}.fit", exp.get("fit") or {}),
-                          (f"structures.{structure}", config["structures"].get(structure) or {}),
-                          ("fit", config.get("fit") or {})]
-                origin = {k: next((f"{where}.{k}" for where, level in levels if k in level), f"default {k}")
-                          for k in ("pre_iter", "max_iter")}
-                _fail(f"experiments.{ename} (structure {structure}): {exc} (set by {origin['pre_iter']} and "
-                      f"{origin['max_iter']})")
+            solver = "adam" if structure == "autoencoder" else "mm"
+            checks = ((("pre_iter", "max_iter"),
+                       lambda: check_budget(settings["n_restarts"], settings["pre_iter"], settings["max_iter"])),
+                      (("accelerate", "check_every"),
+                       lambda: check_accelerate(settings["accelerate"], solver, settings["check_every"])))
+            for keys, check in checks:
+                try:
+                    check()
+                except ValueError as exc:
+                    levels = [(f"experiments.{ename}.fit", exp.get("fit") or {}),
+                              (f"structures.{structure}", config["structures"].get(structure) or {}),
+                              ("fit", config.get("fit") or {})]
+                    origin = [next((f"{where}.{k}" for where, level in levels if k in level), f"default {k}")
+                              for k in keys]
+                    _fail(f"experiments.{ename} (structure {structure}): {exc} (set by {' and '.join(origin)})")
 
 
 def _fit_settings(structure, experiment):
