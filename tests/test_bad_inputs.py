@@ -1489,6 +1489,18 @@ WORKFLOW_CASES_4 += [
                             c.setdefault("fit", {}).__setitem__("check_every", 2)),
                  [r"experiments.rank \(structure nmf\): accelerate=True needs check_every >= 3",
                   r"set by structures.nmf.accelerate and fit.check_every"], id="accelerate-with-check-every-2"),
+    pytest.param(lambda c: c.__setitem__("reference", "cosmic_v9"),
+                 [r"reference: 'cosmic_v9' is not a reference signature catalogue of the registry",
+                  r"known: cosmic_v3.4"], id="unknown-reference"),
+    pytest.param(lambda c: c["simulations"]["nb_sample"].__setitem__("replicate_seeds", [7, 7]),
+                 [r"simulations.nb_sample.replicate_seeds: \[7\] listed more than once",
+                  r"give each replicate its own seed"], id="replicate-seeds-twice"),
+    pytest.param(lambda c: c["simulations"]["nb_sample"]["noise"].__setitem__("alpha_range", [100, 5]),
+                 [r"simulations.nb_sample.noise.alpha_range: \[100, 5\] must be \[low, high\] with low < high"],
+                 id="alpha-range-reversed"),
+    pytest.param(lambda c: c.setdefault("cv", {}).__setitem__("test_fraction", 0.99),
+                 [r"cv.test_fraction: 0.99 leaves 0 of the 21 samples of 'brca21' to train on",
+                  r"lower cv.test_fraction"], id="test-fraction-leaves-no-training-sample"),
 ]
 
 

@@ -208,15 +208,38 @@ def _check_classes(name, source, classes):
         _fail(f"datasets.{name}.classes: {unknown} are not classes of {source!r}; it has {', '.join(known)}")
 
 
+def _check_reference():
+    """`reference` must name a reference catalogue of the registry."""
+    from nmfcore.data.registry import DATASETS as REGISTRY
+
+    name = config.get("reference", "cosmic_v3.4")
+    known = [k for k, spec in REGISTRY.items() if spec.kind == "reference"]
+    if name not in known:
+        _fail(f"reference: {name!r} is not a reference signature catalogue of the registry; known: {', '.join(known)}")
+
+
+_check_reference()
+
+
 def _check_simulations_and_text():
-    """What the simulate and prepare jobs would reject: signatures listed twice or missing from the reference;
-    text term filters that keep no term."""
+    """What the simulate and prepare jobs would reject, or would make without meaning: signatures listed twice
+    or missing from the reference; replicate seeds listed twice (identical replicates); an NB alpha_range
+    with low >= high; text term filters that keep no term."""
     names = None
     for scenario, sim in (config.get("simulations") or {}).items():
         sigs = list(sim["signatures"])
         dup = sorted({s for s in sigs if sigs.count(s) > 1})
         if dup:
             _fail(f"simulations.{scenario}.signatures: {dup} listed more than once; list each signature once")
+        seeds = list(sim["replicate_seeds"])
+        dup = sorted({s for s in seeds if seeds.count(s) > 1})
+        if dup:
+            _fail(f"simulations.{scenario}.replicate_seeds: {dup} listed more than once (the replicates would be "
+                  "identical); give each replicate its own seed")
+        low_high = sim["noise"].get("alpha_range")
+        if low_high and not low_high[0] < low_high[1]:
+            _fail(f"simulations.{scenario}.noise.alpha_range: {low_high} must be [low, high] with low < high "
+                  "(for one alpha for all samples use `alpha`)")
         names = _reference_names() if names is None else names
         missing = [s for s in sigs if names is not None and s not in names]
         if missing:
@@ -458,6 +481,9 @@ def _build_fits():
             bound, why = info["rank_bound"], info["rank_bound_why"]
             if split != "all" and not pd.isna(info["n_samples"]):  # a cv split trains on floor(0.8 n) samples
                 n_train = int(np.floor((1 - config.get("cv", {}).get("test_fraction", 0.2)) * info["n_samples"] + 1e-9))
+                if n_train < 2:
+                    _fail(f"cv.test_fraction: {config['cv']['test_fraction']} leaves {n_train} of the "
+                          f"{int(info['n_samples'])} samples of {dataset!r} to train on; lower cv.test_fraction")
                 if n_train < bound:
                     bound, why = n_train, f"split {split} of {dataset!r} trains on {n_train} samples"
             too_small = sorted(r for r in ranks if r < 1)
