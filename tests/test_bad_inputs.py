@@ -1501,6 +1501,9 @@ WORKFLOW_CASES_4 += [
     pytest.param(lambda c: c.setdefault("cv", {}).__setitem__("test_fraction", 0.99),
                  [r"cv.test_fraction: 0.99 leaves 0 of the 21 samples of 'brca21' to train on",
                   r"lower cv.test_fraction"], id="test-fraction-leaves-no-training-sample"),
+    pytest.param(lambda c: c["datasets"]["r8_tiny"].__setitem__("max_features", 1),
+                 [r"rank 2 on 'r8_tiny' is not below min\(n_samples, n_features\) = 1",
+                  r"text 'r8_tiny' keeps at most max_features=1"], id="text-rank-above-max-features"),
 ]
 
 

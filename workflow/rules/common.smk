@@ -303,6 +303,11 @@ def _build_datasets():
         n = rows[-1]["n_samples"]
         if n is not None and n < 96:
             rows[-1].update(rank_bound=n, rank_bound_why=f"catalogue {name!r} has {n} samples x 96 channels")
+        if spec["kind"] == "text":  # what the preparation keeps at most: n_docs documents, max_features terms
+            bounds = [(spec[k], f"text {name!r} keeps at most {k}={spec[k]}") for k in ("n_docs", "max_features")
+                      if spec.get(k)]
+            if bounds:
+                rows[-1].update(zip(("rank_bound", "rank_bound_why"), min(bounds)))
     for scenario, sim in config.get("simulations", {}).items():
         noise = sim["noise"]
         if noise["family"] == "nb" and ("alpha" in noise) == ("alpha_range" in noise):
