@@ -276,7 +276,7 @@ def _fit_fixed(Xs, structure_name, noise, rank, *, n_restarts, rngs, inits, max_
         for j, start in candidates[i]:
             f = {k: final[k][j].astype(np.float64) for k in structure.factor_names}
             it, c, trace = int(n_iter[j]), bool(conv[j]), traces[j]
-            if solver == "mm" and tol > 0:  # leave a degenerate optimum where that fits better (not for fixed-length runs)
+            if solver == "mm" and tol > 0:  # leave a degenerate optimum where that fits better (not fixed-length runs)
                 f, extra, c, trace, escapes = _escape_degenerate(
                     Xs[i], structure, noise, f, trace, c, rngs[i],
                     dict(kw, max_iter=max_iter, tol=tol, check_every=check_every), dtype)

@@ -3,7 +3,8 @@ the replicates of one simulation scenario); save and score each.
 
 Each data set is read once. Fits that share structure, noise model, rank and settings and whose training
 matrices share their shape (the seeds of the `all` split, the replicates of a simulation; the cv splits
-of a block and their seeds) are one batched computation (nmfcore.fit_many), which gives each member the result of its separate fit.
+of a block and their seeds) are one batched computation (nmfcore.fit_many), which gives each member the
+result of its separate fit.
 Each fit gets its own folder with the factors, trace and summary (nmfcore.io.write_result) and two
 one-row tables:
 
@@ -53,8 +54,9 @@ def read_data(name, spec):
         if missing:
             raise ValueError(f"channels {missing[:5]} of {paths['X']} are not in the reference {paths['reference']}")
         reference = reference[X.columns]
-    labels = (pd.read_csv(paths["labels"], sep="\t", index_col=0, dtype={0: str})["label"]  # ids as read_matrix reads them
-              if "labels" in paths else None)
+    # sample ids as read_matrix reads them
+    labels = (pd.read_csv(paths["labels"], sep="\t", index_col=0, dtype={0: str})["label"] if "labels" in paths
+              else None)
     return SimpleNamespace(name=name, info=spec["info"], X=X, truth_H=truth_H, reference=reference, labels=labels)
 
 
