@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import time
 import warnings
+from functools import partial
 
 import numpy as np
 
 from . import _validation as V
 from ._imports import load_deferred_imports
 from ._kernels import STRUCTURES
+from .degenerate import escape_degenerate
 from .discrete import loglik_discrete
 from .fit_arguments import check_data as _check_data
 from .fit_arguments import check_settings as _check_settings
@@ -277,9 +279,9 @@ def _fit_fixed(Xs, structure_name, noise, rank, *, n_restarts, rngs, inits, max_
             f = {k: final[k][j].astype(np.float64) for k in structure.factor_names}
             it, c, trace = int(n_iter[j]), bool(conv[j]), traces[j]
             if solver == "mm" and tol > 0:  # leave a degenerate optimum where that fits better (not fixed-length runs)
-                f, extra, c, trace, escapes = _escape_degenerate(
-                    Xs[i], structure, noise, f, trace, c, rngs[i],
-                    dict(kw, max_iter=max_iter, tol=tol, check_every=check_every), dtype)
+                run = partial(_iterate, structure=structure, noise=noise, check=True, max_iter=max_iter, tol=tol,
+                              check_every=check_every, **kw)
+                f, extra, c, trace, escapes = escape_degenerate(Xs[i], structure, f, trace, c, rngs[i], run, dtype)
                 it += extra
                 if escapes:
                     restarts[i][start].update(escapes=escapes, divergence=trace[-1][1], n_iter=it, converged=c)
@@ -300,48 +302,6 @@ def _unscaled(f, n_iter, conv, trace, restarts, X, c, noise):
         trace = [(it, o * d) for it, o in trace]
         restarts = [{k: (v * d if "divergence" in k else v) for k, v in r.items()} for r in restarts]
     return f, n_iter, conv, trace, restarts
-
-
-def degenerate_components(W, H, cos_max=0.999):
-    """Indices of components that duplicate an earlier one (rows of ``H`` with cosine > ``cos_max``) or carry
-    no weight (a column of ``W`` below 1e-8 of the total)."""
-    Hn = H / np.maximum(np.linalg.norm(H, axis=1, keepdims=True), 1e-300)
-    C = np.triu(Hn @ Hn.T, 1)
-    dup = set(np.nonzero((C > cos_max).any(axis=0))[0].tolist())
-    used = W.sum(axis=0)
-    return sorted(dup | set(np.nonzero(used <= 1e-8 * used.sum())[0].tolist()))
-
-
-def _escape_degenerate(X, structure, noise, f, trace, conv, rng, kw, dtype, tries=3):
-    """A fit whose components duplicate each other (cosine > 0.999) or carry no weight sits at a degenerate
-    stationary point. Re-draw those components (U(0,1) scaled to the factor's mean, from the member's own
-    generator) and iterate on; keep the result when its divergence is lower, up to ``tries`` times. The
-    trace continues through the re-draw (the objective jumps up there: not an MM step); each escape is
-    recorded as ``{"at": iteration, "components": [...], "before": d, "after": d}``. Returns
-    ``(factors, extra iterations, converged, trace, escapes)``."""
-    extra, escapes = 0, []
-    for _ in range(tries):
-        H = f["H"] if "H" in f else f["G"] @ X
-        bad = degenerate_components(f["W"], H)
-        if not bad:
-            break
-        g = {k: f[k].copy() for k in structure.factor_names}
-        name = "H" if "H" in g else "G"
-        for j in bad:
-            g["W"][:, j] = rng.uniform(size=g["W"].shape[0]) * g["W"].mean()
-            g[name][j] = rng.uniform(size=g[name].shape[1]) * g[name].mean()
-        state = {k: v[None].astype(dtype) for k, v in g.items()}
-        structure._refresh(X, state, structure.factor_names[-1])
-        final, n_iter, c, traces = _iterate(X.astype(dtype, copy=False), structure, noise, state, check=True, **kw)
-        if traces[0][-1][1] >= trace[-1][1]:
-            break
-        last = trace[-1][0]
-        escapes.append({"at": int(last), "components": bad, "before": float(trace[-1][1]),
-                        "after": float(traces[0][-1][1])})
-        trace = trace + [(last + it, o) for it, o in traces[0][1:]]
-        f = {k: final[k][0].astype(np.float64) for k in structure.factor_names}
-        extra, conv = extra + int(n_iter[0]), bool(c[0])
-    return f, extra, conv, trace, escapes
 
 
 def _data_scale(X, noise):

@@ -315,7 +315,7 @@ def test_degenerate_optimum_is_escaped():
     from pathlib import Path
 
     from nmfcore.datasets import read_catalogue
-    from nmfcore.fit import degenerate_components
+    from nmfcore.degenerate import degenerate_components
 
     X = read_catalogue(Path(__file__).resolve().parents[1] / "workflow/resources/data/mutational/BRCA21_SigMoS.tsv")
     with warnings.catch_warnings():
