@@ -301,6 +301,10 @@ def _unscaled(f, n_iter, conv, trace, restarts, X, c, noise):
         d = c ** (2.0 - noise.power)
         trace = [(it, o * d) for it, o in trace]
         restarts = [{k: (v * d if "divergence" in k else v) for k, v in r.items()} for r in restarts]
+        for r in restarts:  # and the divergences before and after each escape
+            r.update(escapes=[dict(e, before=e["before"] * d, after=e["after"] * d) for e in r.get("escapes", [])])
+            if not r["escapes"]:
+                del r["escapes"]
     return f, n_iter, conv, trace, restarts
 
 

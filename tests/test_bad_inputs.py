@@ -1560,3 +1560,15 @@ def test_two_concurrent_cli_fits_into_one_folder_leave_one_result_and_no_lock_fi
     assert cli_main(["select", str(counts), "--ranks", "2", "--noise", "poisson", "--max-iter", "50",
                      "--out", str(select)]) in (0, 1)
     assert not [p for p in files_under(select) if p.name.startswith(".")]
+
+
+@pytest.mark.workflow
+@needs_workflow
+def test_workflow_accelerate_in_the_fit_defaults_leaves_the_autoencoder_alone(tmp_path):
+    """`fit.accelerate: true` applies to the MM structures; the autoencoder's fits drop it (Adam), so a config
+    with an autoencoder experiment plans (a planning check once refused it)."""
+    config = _base_config()
+    config.setdefault("fit", {})["accelerate"] = True
+    assert any("autoencoder" in exp["structures"] for exp in config["experiments"].values())
+    res = _dry_run(tmp_path, config)
+    assert res.returncode == 0, (res.stdout + res.stderr)[-2000:]

@@ -345,6 +345,24 @@ def test_starts_run_to_convergence_are_compared_after_their_escapes():
     assert res.loglik > -7520
 
 
+def test_escapes_are_reported_on_the_datas_scale():
+    """Data far from unit scale are iterated on X / c (c a power of two); every divergence a result reports --
+    the trace, each start's, and before/after each escape -- is on X's own scale."""
+    from pathlib import Path
+
+    from nmfcore.datasets import read_catalogue
+
+    X = read_catalogue(Path(__file__).resolve().parents[1] / "workflow/resources/data/mutational/BRCA21_SigMoS.tsv")
+    X = X.to_numpy(float) * 2.0 ** 40
+    res = nc.fit(X, 5, noise=nc.Gaussian(), structure="convex", n_restarts=10, pre_iter=0, max_iter=300_000,
+                 tol=1e-6, random_state=2, accelerate=True)
+    escapes = [e for r in res.restarts for e in r.get("escapes", [])]
+    assert escapes
+    best = min(r["divergence"] for r in res.restarts)
+    assert res.divergence == pytest.approx(best, rel=1e-9)
+    assert all(best <= e["after"] < e["before"] < 100 * best for e in escapes)
+
+
 def _nb_counts_large_against_alpha():
     """NB counts whose means (tens to hundreds) are large against alpha = 5: where plain MM steps crawl."""
     rng = np.random.default_rng(3)

@@ -231,3 +231,17 @@ def test_invalid_config_fails_before_any_job(tmp_path, edit, message):
     assert proc.returncode != 0
     assert message in proc.stdout + proc.stderr
     assert not (tmp_path / "wd" / "results").exists()
+
+
+def test_only_the_replicates_of_one_simulation_scenario_share_a_fit_job(tmp_path):
+    """The replicates of a `simulations` scenario share their fit jobs (one_per without `replicate`); simulated
+    data sets of the registry (SigMoS) are data sets of their own, each with its own jobs."""
+    def edit(cfg):
+        cfg["datasets"].update(sig_p={"source": "sigmos_poisson", "kind": "simulated"},
+                               sig_nb={"source": "sigmos_nb10", "kind": "simulated"})
+        cfg["experiments"] = {"sims": {"datasets": ["sig_p", "sig_nb", "nb_sample"], "structures": ["nmf"],
+                                       "noise_models": ["poisson"], "ranks": [2]}}
+
+    proc = snakemake(tmp_path, "-n", configfile=write_config(tmp_path / "sims.yaml", edit))
+    assert set(fit_jobs(job_counts(proc.stdout + proc.stderr))) == {
+        "fit_sig_p_all_nmf_poisson", "fit_sig_nb_all_nmf_poisson", "fit_sim_nb_sample_all_nmf_poisson"}

@@ -416,17 +416,17 @@ _check_adam_settings()
 
 def _check_fit_budgets():
     """Settings nmfcore would refuse in the job, checked for every experiment x structure and named by where each
-    value comes from: pre_iter below max_iter; accelerate only with check_every >= 3."""
+    value comes from: pre_iter below max_iter; accelerate of an MM structure only with check_every >= 3."""
     from nmfcore.fit_arguments import check_accelerate, check_budget
 
     for ename, exp in config["experiments"].items():
         for structure in exp["structures"]:
             settings = _fit_settings(structure, exp)
-            solver = "adam" if structure == "autoencoder" else "mm"
-            checks = ((("pre_iter", "max_iter"),
-                       lambda: check_budget(settings["n_restarts"], settings["pre_iter"], settings["max_iter"])),
-                      (("accelerate", "check_every"),
-                       lambda: check_accelerate(settings["accelerate"], solver, settings["check_every"])))
+            checks = [(("pre_iter", "max_iter"),
+                       lambda: check_budget(settings["n_restarts"], settings["pre_iter"], settings["max_iter"]))]
+            if structure != "autoencoder":  # the autoencoder's fits drop accelerate (settings_for; Adam)
+                checks.append((("accelerate", "check_every"),
+                               lambda: check_accelerate(settings["accelerate"], "mm", settings["check_every"])))
             for keys, check in checks:
                 try:
                     check()
@@ -484,11 +484,15 @@ def _build_fits():
                           "(simulations and text data sets with `classes` have one)")
                 ranks |= {int(info["true_rank"]) + o for o in exp["rank_offsets"]}
             bound, why = info["rank_bound"], info["rank_bound_why"]
-            if split != "all" and not pd.isna(info["n_samples"]):  # a cv split trains on floor(0.8 n) samples
-                n_train = int(np.floor((1 - config.get("cv", {}).get("test_fraction", 0.2)) * info["n_samples"] + 1e-9))
+            n = info["n_samples"] if not pd.isna(info["n_samples"]) else (config["datasets"].get(dataset) or {}).get(
+                "n_docs")  # text: at most the documents asked for
+            if split != "all" and n:  # a cv split trains on floor(0.8 n) samples
+                fraction = config.get("cv", {}).get("test_fraction", 0.2)
+                n_train = int(np.floor((1 - fraction) * n + 1e-9))
                 if n_train < 2:
-                    _fail(f"cv.test_fraction: {config['cv']['test_fraction']} leaves {n_train} of the "
-                          f"{int(info['n_samples'])} samples of {dataset!r} to train on; lower cv.test_fraction")
+                    _fail(f"cv.test_fraction: {fraction} leaves {n_train} of the {int(n)} samples of {dataset!r} to "
+                          "train on; " + ("lower cv.test_fraction" if int(n) >= 3 else
+                                          f"{int(n)} samples are too few to split: fit {dataset!r} on split `all`"))
                 if n_train < bound:
                     bound, why = n_train, f"split {split} of {dataset!r} trains on {n_train} samples"
             too_small = sorted(r for r in ranks if r < 1)
@@ -586,7 +590,7 @@ def _job_data(dataset, one_per):
     """What a job's label names as its data: the data set, or sim_<scenario> for all replicates of a
     simulation scenario together (one job per replicate when one_per lists `replicate`)."""
     info = DATASETS.loc[dataset]
-    if info["kind"] == "simulated" and "replicate" not in one_per:
+    if info["scenario"] and "replicate" not in one_per:  # a scenario of `simulations` (not a registry data set)
         return f"sim_{info['scenario']}"
     return dataset
 
