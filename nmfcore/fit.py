@@ -299,12 +299,13 @@ def _unscaled(f, n_iter, conv, trace, restarts, X, c, noise):
         f["W"] *= c
     if c != 1.0:  # a Tweedie deviance scales by c^(2 - p)
         d = c ** (2.0 - noise.power)
+
+        def scaled(key, value):  # every divergence of a start, also before and after each of its escapes
+            if key == "escapes":
+                return [dict(e, before=e["before"] * d, after=e["after"] * d) for e in value]
+            return value * d if "divergence" in key else value
         trace = [(it, o * d) for it, o in trace]
-        restarts = [{k: (v * d if "divergence" in k else v) for k, v in r.items()} for r in restarts]
-        for r in restarts:  # and the divergences before and after each escape
-            r.update(escapes=[dict(e, before=e["before"] * d, after=e["after"] * d) for e in r.get("escapes", [])])
-            if not r["escapes"]:
-                del r["escapes"]
+        restarts = [{k: scaled(k, v) for k, v in r.items()} for r in restarts]
     return f, n_iter, conv, trace, restarts
 
 

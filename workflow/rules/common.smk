@@ -776,9 +776,9 @@ def fit_job_data(rows):
                    "info": get_dataset_info(SimpleNamespace(dataset=name))} for name in names}
 
 
-def fit_job_inputs(rows):
-    """Every file a fit job reads (each once)."""
-    return list(dict.fromkeys(path for data in fit_job_data(rows).values() for path in data["inputs"].values()))
+def fit_job_inputs(job_data):
+    """Every file a fit job reads (each once), from its fit_job_data."""
+    return list(dict.fromkeys(path for data in job_data.values() for path in data["inputs"].values()))
 
 
 def split_settings(split):

@@ -8,17 +8,18 @@
 # On a cluster every fit job is in group `fits`; the profile's group-components packs several per submission.
 
 for _label, _rows in FIT_JOBS.items():
+    _data = fit_job_data(_rows)
 
     rule:
         name:
             fit_job_rule_name(_label)
         input:
-            fit_job_inputs(_rows),
+            fit_job_inputs(_data),
         output:
             fit_job_outputs(_rows),
         params:
             fits=fit_job_members(_rows),
-            data=fit_job_data(_rows),
+            data=_data,
         log:
             f"{LOGS}/fit/{_label}.log",
         benchmark:
