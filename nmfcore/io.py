@@ -193,9 +193,13 @@ def _label_axes(path: Path):
 
 
 def _sbs96_hits(labels) -> int:
-    from .data.channels import SBS96_CHANNELS
+    """How many distinct SBS96 channels ``labels`` name, in any spelling (:func:`~nmfcore.data.channels.sbs96_channel`),
+    or how many are substitution types (``C>A``: the channel spelled over two columns, the other the trinucleotide)."""
+    from .data.channels import sbs96_channel
 
-    return len(set(labels) & set(SBS96_CHANNELS))
+    channels = {sbs96_channel(x) for x in labels} - {None}
+    substitutions = sum(bool(re.fullmatch(r"[CT]>[ACGT]", str(x).strip().upper())) for x in labels)
+    return max(len(channels), substitutions)
 
 
 def read_user_matrix(path, kind="auto", *, transpose=False):

@@ -465,3 +465,52 @@ def test_module_entry_point(tmp_path):
     res = subprocess.run([sys.executable, "-m", "nmfcore.datasets", "list"], capture_output=True, text=True,
                          cwd=reg.REPO_ROOT, check=True)
     assert {line.split("\t")[0] for line in res.stdout.splitlines()} == EXPECTED_NAMES
+
+
+def _respelled(path, spelling):
+    """BRCA21 (SigProfiler layout) written with its channels spelled another way, as published catalogues do."""
+    import re
+
+    X = pd.read_csv(BRCA21_SP, sep="\t", index_col=0)
+    parts = [re.fullmatch(r"(.)\[(.)>(.)\](.)", c).groups() for c in X.index]
+    if spelling == "two columns":  # Alexandrov et al. 2013: substitution type, trinucleotide
+        out = X.copy()
+        out.insert(0, "Trinucleotide", [f"{a}{r}{b}" for a, r, v, b in parts])
+        out.insert(0, "Mutation type", [f"{r}>{v}" for a, r, v, b in parts])
+        out.to_csv(path, sep="\t", index=False)
+    elif spelling == "three columns":  # COSMIC v2: substitution type, trinucleotide, the channel itself
+        out = X.copy()
+        out.insert(0, "Somatic Mutation Type", list(X.index))
+        out.insert(0, "Trinucleotide", [f"{a}{r}{b}" for a, r, v, b in parts])
+        out.insert(0, "Substitution Type", [f"{r}>{v}" for a, r, v, b in parts])
+        out.to_csv(path, sep="\t", index=False)
+    else:
+        names = {"lower case": lambda a, r, v, b: f"{a}[{r}>{v}]{b}".lower(),
+                 "trinucleotides": lambda a, r, v, b: f"{a}{r}{b}>{a}{v}{b}",
+                 "type:context": lambda a, r, v, b: f"{r}>{v}:{a}{r}{b}",
+                 "context_type": lambda a, r, v, b: f"{a}{r}{b}_{r}>{v}",
+                 "mSigAct": lambda a, r, v, b: f"{a}{r}{b}{v}"}[spelling]
+        out = X.T.copy() if spelling == "type:context" else X.copy()  # one of them samples x channels
+        labels = [names(*p) for p in parts]
+        if spelling == "type:context":
+            out.columns = labels
+        else:
+            out.index = labels
+        out.to_csv(path, sep="\t")
+    return path
+
+
+@pytest.mark.parametrize("spelling", ["two columns", "three columns", "lower case", "trinucleotides",
+                                      "type:context", "context_type", "mSigAct"])
+def test_catalogues_with_channels_spelled_otherwise_read_as_the_same_catalogue(tmp_path, spelling):
+    """Channels are recognised in the spellings of published catalogues, on either axis, and a channel spelled
+    over leading text columns; the result equals the SigProfiler file's, also when the command line has to
+    recognise the catalogue by itself (was: read as a 96-samples x 21-features count matrix)."""
+    from nmfcore.io import read_user_matrix
+
+    expected = read_catalogue(BRCA21_SP)
+    path = _respelled(tmp_path / "cat.tsv", spelling)
+    pd.testing.assert_frame_equal(read_catalogue(path), expected)
+    X, info = read_user_matrix(path, "auto")
+    assert info["read_as"] == "catalogue" and X.shape == (21, 96)
+    np.testing.assert_array_equal(X.to_numpy(), expected.to_numpy())

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 
 log = logging.getLogger("nmfcore.datasets")
@@ -14,6 +15,28 @@ _SUBSTITUTIONS = tuple(f"{ref}>{alt}" for ref in "CT" for alt in _BASES if alt !
 SBS96_CHANNELS: tuple[str, ...] = tuple(sorted(
     f"{five}[{sub}]{three}" for sub in _SUBSTITUTIONS for five in _BASES for three in _BASES))
 _CHANNEL_SET = frozenset(SBS96_CHANNELS)
+
+# Other spellings of a channel in published catalogues (any case; ':', '_', '-', '.' or a space between parts):
+# ACA>AAA (trinucleotide before and after), C>A:ACA and ACA:C>A (substitution and trinucleotide, as the two
+# columns of Alexandrov et al. 2013 / COSMIC v2 joined), ACAA (trinucleotide and alternative base, mSigAct).
+_SPELLINGS = tuple(re.compile(p) for p in (
+    r"^(?P<five>[ACGT])\[(?P<ref>[CT])>(?P<alt>[ACGT])\](?P<three>[ACGT])$",
+    r"^(?P<five>[ACGT])(?P<ref>[CT])(?P<three>[ACGT])>(?P=five)(?P<alt>[ACGT])(?P=three)$",
+    r"^(?P<ref>[CT])>(?P<alt>[ACGT])[:_ .-]?(?P<five>[ACGT])(?P=ref)(?P<three>[ACGT])$",
+    r"^(?P<five>[ACGT])(?P<ref>[CT])(?P<three>[ACGT])[:_ .-]?(?P=ref)>(?P<alt>[ACGT])$",
+    r"^(?P<five>[ACGT])(?P<ref>[CT])(?P<three>[ACGT])(?P<alt>[ACGT])$",
+))
+
+
+def sbs96_channel(label) -> str | None:
+    """The canonical label ``5'[REF>ALT]3'`` of an SBS96 channel written in any of the spellings above, or
+    None (also for a substitution of a base by itself)."""
+    text = str(label).strip().upper()
+    for spelling in _SPELLINGS:
+        found = spelling.match(text)
+        if found and found["ref"] != found["alt"]:
+            return f"{found['five']}[{found['ref']}>{found['alt']}]{found['three']}"
+    return None
 
 # ----------------------------------------------------------------------------- errors
 

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .._imports import lazy
-from .channels import _CHANNEL_SET, SBS96_CHANNELS, ChannelLabelError, DataFormatError, DataWarning
+from .channels import _CHANNEL_SET, SBS96_CHANNELS, ChannelLabelError, DataFormatError, DataWarning, sbs96_channel
 
 sp = lazy("scipy.sparse")
 
@@ -121,10 +121,42 @@ def _check_channels(labels: Sequence[str], path: Path, where: str = "") -> None:
             "the catalogue must contain all 96 channels (add the missing ones with zero counts if truly zero)")
 
 
+def _is_number(text) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _spelled_channels(labels, cols, cells):
+    """Channel labels in another spelling (:func:`sbs96_channel`) made canonical, on the axis where at least 90
+    of them are channels; and a channel spelled over the leading text columns of each row (Alexandrov et al.
+    2013, COSMIC v2: substitution type ``C>A`` and trinucleotide ``ACA``, sometimes also ``A[C>A]A``) made one
+    row label, those columns removed. Other labels are left as they are (and named if they are wrong)."""
+    def canonical(names):
+        mapped = [sbs96_channel(x) for x in names]
+        return [m or x for m, x in zip(mapped, names)] if sum(m is not None for m in mapped) >= 90 else None
+
+    text = 0
+    while text < cells.shape[1] and not all(_is_number(x) or not str(x).strip() for x in cells[:, text]):
+        text += 1
+    if text:  # leading text columns: one of them, or two joined, may spell the channel
+        columns = [list(labels)] + [[str(x).strip().strip('"') for x in cells[:, j]] for j in range(text)]
+        joined = [[f"{a}:{b}" for a, b in zip(first, second)] for first in columns for second in columns
+                  if first is not second]
+        for names in columns + joined:
+            found = canonical(names)
+            if found is not None:
+                return found, cols[text:], cells[:, text:]
+    return canonical(labels) or labels, canonical(cols) or cols, cells
+
+
 def _read_sbs96(path: str | os.PathLike, entity: str) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Read any SBS96 table (either orientation) as ``entity`` x 96 floats, columns in SBS96 order."""
     path = Path(path)
     labels, cols, cells, layout = _parse_table(path)
+    labels, cols, cells = _spelled_channels(labels, cols, cells)
     hits_rows = sum(lab in _CHANNEL_SET for lab in labels)
     hits_cols = sum(c in _CHANNEL_SET for c in cols)
     if hits_rows == hits_cols == 0:
