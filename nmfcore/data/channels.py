@@ -4,7 +4,6 @@ from __future__ import annotations
 import logging
 import re
 
-
 log = logging.getLogger("nmfcore.datasets")
 
 # ----------------------------------------------------------------------------- channels

@@ -15,7 +15,14 @@ import numpy as np
 import pandas as pd
 
 from .._imports import lazy
-from .channels import _CHANNEL_SET, SBS96_CHANNELS, ChannelLabelError, DataFormatError, DataWarning, sbs96_channel
+from .channels import (
+    _CHANNEL_SET,
+    SBS96_CHANNELS,
+    ChannelLabelError,
+    DataFormatError,
+    DataWarning,
+    sbs96_channel,
+)
 
 sp = lazy("scipy.sparse")
 
