@@ -514,3 +514,16 @@ def test_catalogues_with_channels_spelled_otherwise_read_as_the_same_catalogue(t
     X, info = read_user_matrix(path, "auto")
     assert info["read_as"] == "catalogue" and X.shape == (21, 96)
     np.testing.assert_array_equal(X.to_numpy(), expected.to_numpy())
+
+
+def test_a_catalogue_with_every_field_quoted_reads_as_the_same_catalogue(tmp_path):
+    """CSV writers that quote every field ("58") give the same catalogue (was: '"58"' refused as non-numeric)."""
+    import csv
+
+    expected = read_catalogue(BRCA21_SP)
+    for name, layout in (("sp.csv", "SigProfiler"), ("two.csv", "two columns")):
+        path = tmp_path / name
+        source = pd.read_csv(_respelled(tmp_path / "two.tsv", "two columns"), sep="\t") if layout == "two columns" \
+            else pd.read_csv(BRCA21_SP, sep="\t")
+        source.to_csv(path, quoting=csv.QUOTE_ALL, index=False)
+        pd.testing.assert_frame_equal(read_catalogue(path), expected)

@@ -55,7 +55,8 @@ def _read_text(path: str | os.PathLike) -> str:
 def _to_numbers(cells: np.ndarray, rows: Sequence[str], cols: Sequence[str], path: Path,
                 what: tuple[str, str]) -> np.ndarray:
     """Convert a 2-D array of strings to float, failing on non-numeric, missing, infinite or negative cells."""
-    flat = pd.to_numeric(pd.Series(cells.ravel(), dtype=object), errors="coerce").to_numpy(dtype=float)
+    texts = pd.Series(cells.ravel(), dtype=object).astype(str).str.strip().str.strip('"')  # "58" (all cells quoted)
+    flat = pd.to_numeric(texts, errors="coerce").to_numpy(dtype=float)
     values = flat.reshape(cells.shape)
     for bad, problem in ((~np.isfinite(values), "non-numeric or missing"), (values < 0, "negative")):
         if bad.any():
@@ -129,8 +130,9 @@ def _check_channels(labels: Sequence[str], path: Path, where: str = "") -> None:
 
 
 def _is_number(text) -> bool:
+    """Whether a cell holds a number (quoted or not)."""
     try:
-        float(text)
+        float(str(text).strip().strip('"'))
     except ValueError:
         return False
     return True
@@ -146,7 +148,7 @@ def _spelled_channels(labels, cols, cells):
         return [m or x for m, x in zip(mapped, names)] if sum(m is not None for m in mapped) >= 90 else None
 
     text = 0
-    while text < cells.shape[1] and not all(_is_number(x) or not str(x).strip() for x in cells[:, text]):
+    while text < cells.shape[1] and not all(_is_number(x) or not str(x).strip().strip('"') for x in cells[:, text]):
         text += 1
     if text:  # leading text columns: one of them, or two joined, may spell the channel
         columns = [list(labels)] + [[str(x).strip().strip('"') for x in cells[:, j]] for j in range(text)]
