@@ -195,10 +195,10 @@ def _label_axes(path: Path):
 def _sbs96_hits(labels) -> int:
     """How many distinct SBS96 channels ``labels`` name, in any spelling (:func:`~nmfcore.data.channels.sbs96_channel`),
     or how many are substitution types (``C>A``: the channel spelled over two columns, the other the trinucleotide)."""
-    from .data.channels import sbs96_channel
+    from .data.channels import _SUBSTITUTIONS, sbs96_channel
 
     channels = {sbs96_channel(x) for x in labels} - {None}
-    substitutions = sum(bool(re.fullmatch(r"[CT]>[ACGT]", str(x).strip().upper())) for x in labels)
+    substitutions = sum(str(x).strip().upper() in _SUBSTITUTIONS for x in labels)
     return max(len(channels), substitutions)
 
 

@@ -55,8 +55,7 @@ def _read_text(path: str | os.PathLike) -> str:
 def _to_numbers(cells: np.ndarray, rows: Sequence[str], cols: Sequence[str], path: Path,
                 what: tuple[str, str]) -> np.ndarray:
     """Convert a 2-D array of strings to float, failing on non-numeric, missing, infinite or negative cells."""
-    texts = pd.Series(cells.ravel(), dtype=object).astype(str).str.strip().str.strip('"')  # "58" (all cells quoted)
-    flat = pd.to_numeric(texts, errors="coerce").to_numpy(dtype=float)
+    flat = pd.to_numeric(pd.Series(cells.ravel(), dtype=object), errors="coerce").to_numpy(dtype=float)
     values = flat.reshape(cells.shape)
     for bad, problem in ((~np.isfinite(values), "non-numeric or missing"), (values < 0, "negative")):
         if bad.any():
@@ -74,7 +73,8 @@ def _parse_table(path: Path) -> tuple[list[str], list[str], np.ndarray, str]:
     ``write.table``: ``N`` header fields, ``N+1`` fields per row), CRLF line ends and a trailing
     delimiter on every line (an empty last column, as in SigProfilerMatrixGenerator's ``.all``).
 
-    Returns ``(row_labels, column_labels, cells, layout)`` with ``cells`` a 2-D array of strings.
+    Returns ``(row_labels, column_labels, cells, layout)`` with ``cells`` a 2-D array of strings (labels and
+    cells without surrounding blanks and double quotes).
     """
     lines = _read_text(path).splitlines()
     while lines and not lines[-1].strip():
@@ -99,7 +99,7 @@ def _parse_table(path: Path) -> tuple[list[str], list[str], np.ndarray, str]:
     layout = "corner_cell" if expected == n_head else "r_write_table"
     cols = header[1:] if layout == "corner_cell" else header
     labels = [strip(r[0]) for r in rows[1:]]
-    cells = np.array([r[1:] for r in rows[1:]], dtype=object)
+    cells = np.array([[strip(x) for x in r[1:]] for r in rows[1:]], dtype=object)  # "58": every field quoted
     return labels, cols, cells, layout
 
 
@@ -130,9 +130,8 @@ def _check_channels(labels: Sequence[str], path: Path, where: str = "") -> None:
 
 
 def _is_number(text) -> bool:
-    """Whether a cell holds a number (quoted or not)."""
     try:
-        float(str(text).strip().strip('"'))
+        float(text)
     except ValueError:
         return False
     return True
@@ -148,10 +147,10 @@ def _spelled_channels(labels, cols, cells):
         return [m or x for m, x in zip(mapped, names)] if sum(m is not None for m in mapped) >= 90 else None
 
     text = 0
-    while text < cells.shape[1] and not all(_is_number(x) or not str(x).strip().strip('"') for x in cells[:, text]):
+    while text < cells.shape[1] and not all(_is_number(x) or not x for x in cells[:, text]):
         text += 1
     if text:  # leading text columns: one of them, or two joined, may spell the channel
-        columns = [list(labels)] + [[str(x).strip().strip('"') for x in cells[:, j]] for j in range(text)]
+        columns = [list(labels)] + [list(cells[:, j]) for j in range(text)]
         joined = [[f"{a}:{b}" for a, b in zip(first, second)] for first in columns for second in columns
                   if first is not second]
         for names in columns + joined:
