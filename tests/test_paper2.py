@@ -193,3 +193,26 @@ def test_published_ovary_convex_train_error_needs_fits_above_their_optimum():
     bound = 1.5 * median
     assert mean > 1.5 * bound  # published mean: far above what optima can average to
     assert abs(v.mean() / v.median() - 1) < 0.1  # ours: mean ~ median, no fit far above its optimum
+
+
+def test_split_draw_means_follow_sampling_without_replacement():
+    """The redrawn protocol means have the mean and variance of sampling theory: a mean of S independent
+    split means, each of n of m values drawn without replacement (finite-population correction), on
+    heavy-tailed per-patient errors like the cohorts' (one patient far above the rest)."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))
+    from _paper2 import split_draw_means
+
+    rng = np.random.default_rng(3)
+    e = rng.lognormal(3.0, 1.5, size=200)
+    e[17] = 200 * e.max()
+    m, n, S = e.size, 40, 30
+    means = split_draw_means(e, n, S, n_protocols=20000, seed=1)
+    var = e.var() / n * (m - n) / (m - 1) / S
+    assert abs(means.mean() - e.mean()) < 4 * np.sqrt(var / means.size)
+    assert means.var(ddof=1) == pytest.approx(var, rel=0.05)
+    assert np.all(split_draw_means(e, m, 2, n_protocols=5) == pytest.approx(e.mean()))  # every patient drawn
+    with pytest.raises(ValueError, match="cannot draw"):
+        split_draw_means(e, m + 1, 2)

@@ -245,3 +245,31 @@ def test_only_the_replicates_of_one_simulation_scenario_share_a_fit_job(tmp_path
     proc = snakemake(tmp_path, "-n", configfile=write_config(tmp_path / "sims.yaml", edit))
     assert set(fit_jobs(job_counts(proc.stdout + proc.stderr))) == {
         "fit_sig_p_all_nmf_poisson", "fit_sig_nb_all_nmf_poisson", "fit_sim_nb_sample_all_nmf_poisson"}
+
+
+def test_paper2_report_from_a_small_protocol_run(tmp_path):
+    """config/paper2.yaml cut to one cohort and three splits with loose stopping: the paper-2 report is written,
+    recomputes every split's scored train and test MSE from per-patient errors (it fails otherwise), and says
+    for each published mean whether other random splits could give it with our fits."""
+    import re
+
+    cfg = yaml.safe_load((REPO / "config" / "paper2.yaml").read_text())
+    cfg["datasets"] = {"gel_prostate": cfg["datasets"]["gel_prostate"]}
+    cfg["experiments"] = {"paper2_prostate": cfg["experiments"]["paper2_prostate"]}
+    cfg["fit"].update(tol=1e-5, check_every=10, max_iter=2000)
+    cfg["structures"]["autoencoder"]["lr"] = 1e-2
+    cfg["cv"].update(n_splits=3, splits_per_job=3)
+    path = tmp_path / "paper2_small.yaml"
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    snakemake(tmp_path / "wd", "--cores", "2", configfile=path)
+    doc = (tmp_path / "wd" / "results" / "paper2" / "results_paper2.md").read_text()
+    section = doc.split("### Which patients the random splits hold out")[1].split("\n## ")[0]
+    rows = [line for line in section.splitlines() if line.startswith("| Prostate")]
+    assert len(rows) == 6, section  # train and test x three methods
+    for row in rows:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert cells[-1] in ("yes", "**no**") and re.fullmatch(r"\d+\.\d%", cells[6]), row
+    assert "3-split means, 95 %" in section
+    assert re.search(r"Of the \d+ MSE means more than 10 % from the published ones, \d+ lie inside", doc)
+    scores = pd.read_csv(tmp_path / "wd" / "results" / "paper2" / "scores.tsv", sep="\t")
+    assert len(scores) == 9 and set(scores["split"]) == {"cv0", "cv1", "cv2"}

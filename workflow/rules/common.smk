@@ -554,6 +554,12 @@ def get_cv_fit_paths(filename):
     return [f"{fit_dir(row)}/{filename}" for row in FITS_TABLE.to_dict("records") if row["split"] != "all"]
 
 
+def get_cv_data_paths():
+    """The data matrix of every data set with cross-validation fits, once each."""
+    rows = FITS_TABLE[FITS_TABLE["split"] != "all"] if len(FITS_TABLE) else FITS_TABLE
+    return [f"{DATA}/{name}/X.tsv" for name in dict.fromkeys(rows["dataset"])] if len(rows) else []
+
+
 def get_fit_benchmarks():
     """The benchmark of the fit job that made each fit, in the fit table's order (one file per job, listed
     once per fit it made)."""

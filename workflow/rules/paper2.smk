@@ -1,5 +1,6 @@
 # Paper 2's report (config key `paper2_report: true`): everything Egendal et al. report, computed from
-# the cross-validation fits, beside the published values. Reads only aggregated tables and the fits' H.
+# the cross-validation fits, beside the published values. Reads only aggregated tables, the fits' W and H
+# and the cohorts' data (per-patient errors).
 
 
 localrules:
@@ -15,6 +16,8 @@ rule paper2_report:
         reference=get_cosmic_reference(),
         published=workflow.source_path("../resources/published.yaml"),
         H=get_cv_fit_paths("H.tsv"),
+        W=get_cv_fit_paths("W.tsv"),
+        data=get_cv_data_paths(),
     output:
         doc="results/paper2/results_paper2.md",
         scores="results/paper2/scores.tsv",
