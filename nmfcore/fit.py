@@ -134,7 +134,7 @@ def _iterate(X, structure, noise, state, *, max_iter, tol, check_every, solver, 
     Xe = X if per_member else (np.ascontiguousarray(np.broadcast_to(X, mu.shape)) if r > 1 and mu is not None
                                else None)
     # scratch arrays for the gradient terms, allocated once per run (see NoiseModel.grad_split)
-    work = [np.empty_like(mu), np.empty_like(mu)] if noise.needs_mean else None
+    work = noise.scratch(Xe if Xe is not None else X, mu) if noise.needs_mean else None
     obj = np.atleast_1d(loss(state, mu))
     traces = [[(0, float(o))] for o in obj]
     n_iter = np.zeros(r, dtype=int)
@@ -186,7 +186,7 @@ def _iterate(X, structure, noise, state, *, max_iter, tol, check_every, solver, 
             elif Xe is not None:
                 Xe = Xe[: active.size] if active.size > 1 else None
             if work is not None:
-                work = [w[: active.size] for w in work]
+                work = noise.scratch(Xe if Xe is not None else X, mu)
         obj = new
     if timer is not None:
         timer["iterate_s"] = timer.get("iterate_s", 0.0) + time.perf_counter() - t_start

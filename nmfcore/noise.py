@@ -113,6 +113,11 @@ class NoiseModel:
         faults on every call)."""
         raise NotImplementedError
 
+    def scratch(self, X, mu) -> list:
+        """The ``work`` of :meth:`grad_split` for a run of iterations on ``X``: two scratch arrays of
+        ``mu``'s shape, then any data-only terms the model's gradient reuses (computed once per run)."""
+        return [np.empty_like(mu), np.empty_like(mu)]
+
     def loglik_entries(self, X, mu):
         raise NotImplementedError
 
@@ -287,7 +292,7 @@ class Tweedie(NoiseModel):
 
     def grad_split(self, X, mu, overwrite=False, work=None):
         p = self.power
-        w0, w1 = (None, None) if work is None else work
+        w0, w1 = (None, None) if work is None else work[:2]
         if p == 0:
             return X, MEAN
         if p == 1:
@@ -468,11 +473,15 @@ class NegativeBinomial(NoiseModel):
             return t.sum(axis=(-2, -1))
         return nb
 
+    def scratch(self, X, mu):
+        """Scratch arrays and ``alpha + X``, which every gradient divides by ``alpha + mu``."""
+        return super().scratch(X, mu) + [np.add(self._alpha_for(X).astype(mu.dtype, copy=False), X, dtype=mu.dtype)]
+
     def grad_split(self, X, mu, overwrite=False, work=None):
         a = self._alpha_for(X).astype(mu.dtype, copy=False)
-        w0, w1 = (None, None) if work is None else work
+        w0, w1, ax = (None, None, None) if work is None else (*work[:2], work[2] if len(work) > 2 else None)
         pos = np.add(a, mu, out=w1)
-        np.divide(np.add(a, X, out=w0), pos, out=pos)
+        np.divide(np.add(a, X, out=w0) if ax is None else ax, pos, out=pos)
         return np.divide(X, mu, out=mu if overwrite else w0), pos
 
     def loglik_entries(self, X, mu):
