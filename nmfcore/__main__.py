@@ -91,10 +91,13 @@ def _pin_threads(threads: int, argv) -> None:
 
 
 class _Ticker:
-    """Elapsed time on stderr every few seconds while a long fit runs (nothing for fits under 3 s)."""
+    """Elapsed time on stderr while a long fit runs (nothing for fits under 3 s): rewritten in place every few
+    seconds on a terminal; one line a minute into a log file or pipe (no carriage returns piling up)."""
 
     def __init__(self, what, stream=sys.stderr, first=3.0, every=5.0):
-        self.what, self.stream, self.first, self.every = what, stream, first, every
+        tty = getattr(stream, "isatty", lambda: False)()
+        self.what, self.stream, self.first, self.every = what, stream, first, every if tty else 60.0
+        self.start, self.end = ("\r", " ") if tty else ("", "\n")
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self.shown = False
@@ -103,7 +106,7 @@ class _Ticker:
         t0 = time.perf_counter()
         wait = self.first
         while not self._stop.wait(wait):
-            self.stream.write(f"\r{self.what}: {time.perf_counter() - t0:.0f} s ")
+            self.stream.write(f"{self.start}{self.what}: {time.perf_counter() - t0:.0f} s{self.end}")
             self.stream.flush()
             self.shown, wait = True, self.every
 
@@ -114,7 +117,7 @@ class _Ticker:
     def __exit__(self, *exc):
         self._stop.set()
         self._thread.join()
-        if self.shown:
+        if self.shown and self.start:
             self.stream.write("\n")
 
 

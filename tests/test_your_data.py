@@ -385,3 +385,24 @@ def test_selection_plot_has_integer_rank_ticks_and_titles_that_do_not_overlap():
         ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
         assert ticks and all(float(t).is_integer() for t in ticks), ticks
         assert ax.title.get_window_extent(renderer).width < ax.get_window_extent(renderer).width
+
+
+def test_progress_of_a_long_fit_is_one_line_per_tick_in_a_log_file():
+    """Into a file or pipe (a SLURM log) the elapsed-time ticker writes whole lines, no carriage returns."""
+    import io
+    import time
+
+    from nmfcore.__main__ import _Ticker
+
+    log = io.StringIO()
+    with _Ticker("fitting nmf/poisson rank 6", stream=log, first=0.01):
+        time.sleep(0.1)
+    assert log.getvalue() == "fitting nmf/poisson rank 6: 0 s\n"
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+    tty = Terminal()
+    with _Ticker("fitting", stream=tty, first=0.01, every=0.02):
+        time.sleep(0.1)
+    assert tty.getvalue().startswith("\rfitting: 0 s ") and tty.getvalue().endswith("\n")
