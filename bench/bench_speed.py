@@ -12,6 +12,7 @@ measured side by side in one run mean anything):
 * many data matrices of one shape (the 30 GEL-prostate training sets of paper 2) in one
   ``fit_many`` call vs one ``fit`` per matrix, for each structure (Gaussian, the protocol's tol 1e-10 checked every iteration);
 * NB and convex NMF, which scikit-learn lacks, relative to Poisson NMF (informative, no target);
+* whole NB fits (alpha estimated) against whole Poisson fits of the same data, K and seeds (seeds 1-5 summed);
 * the *floor* of unfused NumPy for KL and Frobenius: the same updates with nothing but the
   unavoidable NumPy calls (preallocated, in place, no convergence check), in each precision. A
   target below the floor cannot be met by any NumPy implementation (only by a fused compiled
@@ -52,6 +53,7 @@ TARGETS = {  # ratio ceilings from the project's core issue
     "fit_many_vs_loop": 0.25,  # paper-2 issue: >= 4x the throughput of one-at-a-time fits (autoencoder)
     "nb_vs_poisson": 4.0,  # results issue: an NB fit with alpha estimated <= 4x the Poisson fit, same data, K, tol
 }
+NB_SEEDS = (1, 2, 3, 4, 5)
 # What `--check` (run in CI at --size small) enforces: the issue's target where nmfcore meets it on
 # the 2-core development machine, otherwise a regression guard a little above the level measured
 # there (noisy shared machines: a guard is a ceiling, not a claim). Keep this table honest: when a
@@ -78,9 +80,10 @@ CHECK_CEILINGS = {  # best path measured on the 2-core development machine at --
     ("restarts", "loop"): 0.27,
     # guard; target 0.25 (>= 4x) not met: 0.63-0.87 measured on 2026-11-28 at the protocol's tol (the products dominate)
     ("fit_many", "autoencoder Gaussian fit_many"): 1.25,
-    # guard; target 4 met on BRCA100 (K=4 1.8, K=6 2.4) but not on GEL prostate K=5 (4.8-5.4 on 2026-11-28: the
-    # first NB round from the Poisson optimum crosses a long plateau, 4,360 accelerated iterations), so a guard
-    # above the measured range rather than a coin toss at 4: whole NB fits (alpha estimated) / Poisson fits
+    # guard; target 4 met on BRCA100 but not on GEL prostate K=5: summed over seeds 1-5, 4.6 on 2026-12-06 (per seed
+    # 2.4-9.7: from the Poisson optimum the NB rounds cross a plateau, a slow exchange of weight between two
+    # components, 4,360 accelerated iterations for seed 1), so a guard above the measured range rather than a coin
+    # toss at 4: whole NB fits (alpha estimated) / Poisson fits
     ("nb_vs_poisson", "NB (alpha estimated) fit / Poisson fit"): 7.0,
 }
 
@@ -200,6 +203,35 @@ def sklearn_mu(X, W0, H0, beta, tol=PEER_TOL):
     return run
 
 
+def nb_vs_poisson(repeat, record):
+    """An NB fit with alpha estimated against the Poisson fit of the same data and K, both to tol 1e-6 (whole fits:
+    10 starts, 50 pre-iterations, alpha rounds); BRCA100 (100 x 96) and GEL prostate (311 x 96). One seed is no
+    measure: the starts decide how far the NB rounds travel from the Poisson optimum (GEL prostate, seeds 1-5 on
+    2026-12-06: ratios 1.9-5.1), so the ratio is that of the summed times over NB_SEEDS (the time five NB fits take
+    against five Poisson fits), each fit timed at its best of min(repeat, 2), NB and Poisson interleaved.
+    Returns the per-seed ratios as text."""
+    data_dir = Path(__file__).resolve().parents[1] / "workflow/resources/data/mutational"
+    per_seed = []
+    for name, K in (("BRCA100_SBS96.tsv", 4), ("BRCA100_SBS96.tsv", 6), ("GEL_Prostate_SBS96.tsv", 5)):
+        Xc = read_catalogue(data_dir / name).to_numpy(dtype=float)
+
+        def whole(noise, seed):
+            t = time.perf_counter()
+            r = nc.fit(Xc, K, noise=noise, n_restarts=10, pre_iter=50, max_iter=300_000, tol=1e-6, random_state=seed)
+            return time.perf_counter() - t if r.converged else np.nan  # an unconverged fit is no measurement
+        nb, po = [], []
+        for seed in NB_SEEDS:
+            pairs = [(whole({"family": "nb", "dispersion": "shared"}, seed), whole("poisson", seed))
+                     for _ in range(min(repeat, 2))]
+            nb.append(min(p[0] for p in pairs))
+            po.append(min(p[1] for p in pairs))
+        shape = f"{name.split('_')[0]} {Xc.shape[0]}x{Xc.shape[1]} k={K}"
+        record("nb_vs_poisson", shape, f"NB (alpha estimated) fit / Poisson fit, seeds {NB_SEEDS[0]}-{NB_SEEDS[-1]}",
+               sum(nb), sum(po), TARGETS["nb_vs_poisson"])
+        per_seed.append(f"{shape}: " + ", ".join(f"{a / b:.2f}" for a, b in zip(nb, po)))
+    return per_seed
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size", choices=("small", "full"), default="full")
@@ -303,21 +335,7 @@ def main(argv=None):
         record("fit_many", "30 x 248x96 k=5", f"{structure} Gaussian fit_many / 30 x fit() (per it.)",
                many, one, TARGETS["fit_many_vs_loop"] if structure == "autoencoder" else None)
 
-    # an NB fit with alpha estimated against the Poisson fit of the same data and K, both to tol 1e-6 (whole fits:
-    # 10 starts, 50 pre-iterations, alpha rounds); BRCA100 (100 x 96) and GEL prostate (311 x 96)
-    data_dir = Path(__file__).resolve().parents[1] / "workflow/resources/data/mutational"
-    for name, K in (("BRCA100_SBS96.tsv", 4), ("BRCA100_SBS96.tsv", 6), ("GEL_Prostate_SBS96.tsv", 5)):
-        Xc = read_catalogue(data_dir / name).to_numpy(dtype=float)
-        kw = dict(n_restarts=10, pre_iter=50, max_iter=300_000, tol=1e-6, random_state=1)
-
-        def whole(noise):
-            t = time.perf_counter()
-            r = nc.fit(Xc, K, noise=noise, **kw)
-            return time.perf_counter() - t if r.converged else np.nan  # an unconverged fit is no measurement
-        t_nb = min(whole({"family": "nb", "dispersion": "shared"}) for _ in range(args.repeat))
-        t_po = min(whole("poisson") for _ in range(args.repeat))
-        record("nb_vs_poisson", f"{name.split('_')[0]} {Xc.shape[0]}x{Xc.shape[1]} k={K}",
-               "NB (alpha estimated) fit / Poisson fit (whole fits)", t_nb, t_po, TARGETS["nb_vs_poisson"])
+    per_seed = nb_vs_poisson(args.repeat, record)
 
     print(f"# nmfcore {nc.__version__}, numpy {np.__version__}, scikit-learn {sklearn.__version__}, "
           f"python {platform.python_version()}, {platform.machine()}")
@@ -327,6 +345,7 @@ def main(argv=None):
         ok = "" if r["ok"] is None else ("yes" if r["ok"] else "NO")
         print(f"{r['case']:<14}{r['shape']:<26}{r['comparison']:<50}{r['ours_us']:>10.1f}{r['ref_us']:>10.1f}"
               f"{r['ratio']:>8.3f}{tgt:>8}  {ok}")
+    print("# NB / Poisson per seed (" + "; ".join(per_seed) + ")")
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(rows, fh, indent=1)
