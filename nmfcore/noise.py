@@ -140,8 +140,9 @@ class NoiseModel:
         calls (see :func:`nuisance_estimator`). Here: one fit with this model, then :meth:`with_nuisance`
         (phi by ML for Gaussian/Gamma/Tweedie, alpha for an NB that estimates it) given the fitted mean.
 
-        ``fit_fixed(model, members, warm=None)`` fits ``model`` with its nuisance held fixed to the
-        matrices ``Xs[i]`` for ``i in members`` (from the factors ``warm``, one dict per member, if given)
+        ``fit_fixed(model, members, warm=None, start_only=False)`` fits ``model`` with its nuisance held fixed to
+        the matrices ``Xs[i]`` for ``i in members`` (from the factors ``warm``, one dict per member, if given; a
+        ``start_only`` fit, whose optimum only starts later fits, to the looser ``fit.WARM_START_TOL``)
         and returns per member ``(factors, n_iter, converged, trace, restarts)``. Returns per member
         ``(model, factors, n_iter, converged, trace, restarts, path, extra_params)``: ``path`` the
         estimation's steps (for the result tables), ``extra_params`` parameters beyond ``n_nuisance``."""
@@ -528,15 +529,16 @@ class TweedieProfile:
 
 @dataclass(frozen=True)
 class NBAlternation:
-    """A negative binomial whose alpha is estimated: a Poisson fit, then rounds of (alpha by ML given the
-    mean, the NB fit from the previous factors) until alpha changes by less than ``tol`` (relative,
-    largest over samples) or after ``rounds`` rounds."""
+    """A negative binomial whose alpha is estimated: a Poisson fit (a start only: to a looser tolerance, see
+    ``fit.WARM_START_TOL``), then rounds of (alpha by ML given the mean, the NB fit from the previous factors,
+    to the fit's tol) until alpha changes by less than ``tol`` (relative, largest over samples) or after
+    ``rounds`` rounds."""
 
     dispersion: str = "shared"
 
     def estimate(self, Xs, fit_fixed, *, rounds=5, tol=1e-3, **settings) -> list:
         out = []
-        for i, (f, it, conv, trace, restarts) in enumerate(fit_fixed(Poisson(), range(len(Xs)))):
+        for i, (f, it, conv, trace, restarts) in enumerate(fit_fixed(Poisson(), range(len(Xs)), start_only=True)):
             X, mu = Xs[i], f["W"] @ f["H"]
             model = NegativeBinomial(alpha=1.0, dispersion=self.dispersion).with_nuisance(X, mu)
             path = [{"round": 0, "fit": "poisson", **model.params, "loglik": model.loglik(X, mu)}]
