@@ -361,8 +361,8 @@ _FIT_DOC = """
     init : dict, optional
         Starting factors (``W``, ``H`` or ``W``, ``G``), 2-D arrays; implies one start.
     nb_rounds, nb_tol : int, float
-        NB with estimated alpha: a Poisson fit gives the first mean (run to tol
-        1e-4, or ``tol`` if looser: it only starts the NB rounds), then
+        NB with estimated alpha: a Poisson fit gives the first mean (once its start
+        is chosen, run to tol 1e-4, or ``tol`` if looser: it only starts the NB rounds), then
         alpha (Newton ML given the mean) and the NB factors (MM, warm-started, to ``tol``)
         are alternated until alpha changes by less than ``nb_tol`` (relative) or
         ``nb_rounds`` rounds. Each half-step increases the full NB likelihood.
@@ -400,7 +400,9 @@ _FIT_DOC = """
 #: first round crossed a plateau of 4,400 accelerated iterations from the Poisson optimum at tol 1e-6), and run to
 #: the fit's tol. Measured on 2026-12-06 over seeds 1-5 (10 starts, 50 pre-iterations, tol 1e-6): iterations of the
 #: whole NB fit 2-3x fewer on BRCA100 K = 4 / 6 and 1.6x fewer on GEL prostate K = 5; best log-likelihood over the
-#: seeds the same to 0.1 nats, single seeds -4 to +57 nats (a less converged start leads to a neighbouring optimum)
+#: seeds the same to 0.1 nats, single seeds -4 to +57 nats (a less converged start leads to a neighbouring optimum).
+#: Not where starts are compared at convergence (pre_iter 0 with several starts: convex NMF in the default config),
+#: whose comparison at 1e-4 tripled the seed spread of the convex NB fits.
 WARM_START_TOL = 1e-4
 
 
@@ -419,7 +421,10 @@ def _estimate(Xs, structure, spec, rank, rngs, inits, opts, nb_rounds, nb_tol):
         for i in members:
             rngs[i].bit_generator.state = state0[i]
         o = dict(opts, inits=[inits[i] for i in members])
-        if start_only:  # a fit that only starts later ones (NB's Poisson fit): to a looser tolerance
+        one_start = o["n_restarts"] == 1 or all(inits[i] is not None for i in members)
+        if start_only and (one_start or o["pre_iter"] > 0):
+            # a fit that only starts later ones (NB's Poisson fit), its start chosen already (after pre-iterations,
+            # or the only one): to a looser tolerance. Starts compared at convergence (pre_iter 0) keep the tol.
             o["tol"] = max(o["tol"], WARM_START_TOL)
         if warm is not None:  # continue from given factors: one start, no pre-iterations
             o.update(inits=[{k: v for k, v in w.items() if k in names} for w in warm], n_restarts=1, pre_iter=0)
