@@ -80,11 +80,11 @@ CHECK_CEILINGS = {  # best path measured on the 2-core development machine at --
     ("restarts", "loop"): 0.27,
     # guard; target 0.25 (>= 4x) not met: 0.63-0.87 measured on 2026-11-28 at the protocol's tol (the products dominate)
     ("fit_many", "autoencoder Gaussian fit_many"): 1.25,
-    # guard; target 4 met on BRCA100 but not on GEL prostate K=5: summed over seeds 1-5, 4.6 on 2026-12-06 (per seed
-    # 2.4-9.7: from the Poisson optimum the NB rounds cross a plateau, a slow exchange of weight between two
-    # components, 4,360 accelerated iterations for seed 1), so a guard above the measured range rather than a coin
-    # toss at 4: whole NB fits (alpha estimated) / Poisson fits
-    ("nb_vs_poisson", "NB (alpha estimated) fit / Poisson fit"): 7.0,
+    # guard; target 4 met on BRCA100 (seeds 1-5 summed: K=4 1.13-1.14, K=6 2.32-2.38) and at the edge on GEL prostate
+    # K=5 (3.92, 4.00, 3.50 in three idle runs on 2026-12-06, after the NB warm start was loosened; 4.6 before; per
+    # seed 1.3-12: for seeds 3-5 the NB rounds cross a plateau, a slow exchange of weight between two components,
+    # thousands of accelerated iterations), so a guard above the measured range rather than a coin toss at 4
+    ("nb_vs_poisson", "NB (alpha estimated) fit / Poisson fit"): 5.5,
 }
 
 
@@ -207,7 +207,7 @@ def nb_vs_poisson(repeat, record):
     """An NB fit with alpha estimated against the Poisson fit of the same data and K, both to tol 1e-6 (whole fits:
     10 starts, 50 pre-iterations, alpha rounds); BRCA100 (100 x 96) and GEL prostate (311 x 96). One seed is no
     measure: the starts decide how far the NB rounds travel from the Poisson optimum (GEL prostate, seeds 1-5 on
-    2026-12-06: ratios 1.9-5.1), so the ratio is that of the summed times over NB_SEEDS (the time five NB fits take
+    2026-12-06: ratios 1.3-12), so the ratio is that of the summed times over NB_SEEDS (the time five NB fits take
     against five Poisson fits), each fit timed at its best of min(repeat, 2), NB and Poisson interleaved.
     Returns the per-seed ratios as text."""
     data_dir = Path(__file__).resolve().parents[1] / "workflow/resources/data/mutational"
