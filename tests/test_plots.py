@@ -292,6 +292,10 @@ def test_results_doc(tables, tmp_path):
     # fit times come from timings.tsv (scores.tsv has none)
     timings = pd.read_csv(tables["timings"], sep="\t")
     assert f"total time inside fits: {timings['time_s'].sum():.4g} s" in text
+    # the converged count with a share that is not rounded up to 100 %
+    conv = pd.read_csv(tables["scores"], sep="\t")["converged"].astype(float)
+    assert 0 < conv.mean() < 1
+    assert f"converged: {int(conv.sum())} of {len(conv)} ({conv.mean():.1%})" in text
     assert "| time_s |" in text and "fit time" in text
     for needle in ("Rank chosen by BIC", "Misspecification", "Word counts", "Tweedie p̂", "per-sample α",
                    f"fits: **{len(pd.read_csv(tables['scores'], sep=chr(9)))}**", "`config/config.yaml`",
