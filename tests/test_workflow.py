@@ -132,7 +132,10 @@ def test_tables_are_sane(test_run):
     assert list(timings.columns) == FIT_KEY + TIMING_COLUMNS
     pd.testing.assert_frame_equal(timings[FIT_KEY], scores[FIT_KEY])
     assert (timings["time_s"] > 0).all() and (timings["iterate_s"] >= 0).all()
-    assert (timings["bench_s"] >= timings["time_s"] - 1e-3).all() and (timings["bench_max_rss"] > 0).all()
+    assert (timings["bench_s"] >= timings["time_s"] - 1e-3).all()
+    # peak RSS where Snakemake sampled the job; a job shorter than its sampling interval has none (NaN, never 0)
+    rss = timings["bench_max_rss"]
+    assert ((rss > 0) | rss.isna()).all() and (rss > 0).any()
     assert (timings["host"] == socket.gethostname()).all()
     assert (timings["slurm_job_id"].fillna("") == os.environ.get("SLURM_JOB_ID", "")).all()
     assert len(scores.merge(timings, on=FIT_KEY, validate="one_to_one")) == len(scores)

@@ -7,7 +7,8 @@ timings.tsv          one row per fit, same rows in the same order as scores.tsv:
                      dataset, split, structure, noise, rank, seed (_tables.FIT_KEY, unique per fit)
                      plus time_s (inside nmfcore.fit), iterate_s (inside its update loops),
                      bench_s, bench_max_rss (the fit job's Snakemake benchmark: wall seconds, peak
-                     RSS in MB), host and slurm_job_id ("" outside SLURM). Differs between runs.
+                     RSS in MB; NaN for a job too short to be sampled), host and slurm_job_id ("" outside
+                     SLURM). Differs between runs.
                      Join with pandas: scores.merge(timings, on=FIT_KEY).
 consistency.tsv      Hungarian-matched average cosine (ACS) between the H of every pair of runs (seeds and
                      splits) of the same dataset x structure x noise x rank
@@ -55,8 +56,12 @@ def sort_fits(df, keys=KEYS):
 
 
 def read_benchmark(path):
+    """Wall seconds and peak RSS (MB) of a job's Snakemake benchmark. A job that ends before the benchmark's first
+    sample, or as it is taken (a process exiting has no resident memory), has no peak RSS: Snakemake writes NA or
+    0, both recorded as NaN (unknown), never as a peak of 0 MB."""
     b = pd.read_csv(path, sep="\t")
-    return {"bench_s": float(b["s"].iloc[0]), "bench_max_rss": float(b["max_rss"].iloc[0])}
+    rss = pd.to_numeric(b["max_rss"], errors="coerce").iloc[0]
+    return {"bench_s": float(b["s"].iloc[0]), "bench_max_rss": float(rss) if rss > 0 else float("nan")}
 
 
 def read_row(path, dtype=None):
