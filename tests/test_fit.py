@@ -79,6 +79,28 @@ def test_nb_alternation_increases_full_likelihood(structure):
     assert 2.5 < res.noise.alpha < 10
 
 
+@pytest.mark.parametrize("pre_iter, poisson_tol", [(5, 1e-4), (0, 1e-7)])
+def test_nb_alternation_starts_from_the_poisson_fit_at_the_warm_start_tolerance(pre_iter, poisson_tol):
+    """The Poisson fit that starts an NB alternation runs to fit.WARM_START_TOL (1e-4) once its start is chosen
+    after pre-iterations; where several starts are compared at convergence (pre_iter 0) it runs to the fit's tol.
+    Its first alpha is the ML alpha at that Poisson fit's mean."""
+    from nmfcore.fit import WARM_START_TOL
+
+    assert WARM_START_TOL == 1e-4
+    rng = np.random.default_rng(3)
+    W, H = nc.simulate.planted_factors(30, 40, 3, random_state=rng, scale=40, concentration=2.0)
+    X = nc.NegativeBinomial(alpha=5.0).sample(W @ H, rng)
+    kw = dict(n_restarts=3, pre_iter=pre_iter, tol=1e-7, max_iter=50_000, random_state=2)
+    res = nc.fit(X, 3, noise="nb", **kw)
+    first = res.nuisance_path[0]
+    for tol in (1e-4, 1e-7):
+        p = nc.fit(X, 3, noise="poisson", **dict(kw, tol=tol))
+        alpha = nc.NegativeBinomial(alpha=1.0).with_nuisance(X, p.W @ p.H).alpha
+        same = first["alpha"] == pytest.approx(alpha, rel=1e-8)
+        assert same == (tol == poisson_tol), (tol, first["alpha"], alpha)
+    assert res.converged
+
+
 @pytest.mark.parametrize("structure", ["nmf", "convex"])
 @pytest.mark.parametrize("noise", ["gaussian", "poisson", "nb_fixed", "tweedie"])
 def test_planted_factors_are_recovered_without_noise(structure, noise):
