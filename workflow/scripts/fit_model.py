@@ -18,6 +18,7 @@ one-row tables:
 Starts: the `all` split uses the seed itself; split cv<i> uses seed 1000 * seed + i (a different U(0,1)
 start per split, as paper 2's runs), recorded as `start_seed`.
 """
+import functools
 import gc
 import os
 import socket
@@ -43,12 +44,18 @@ from _tables import FIT_KEY, FIT_TIMING_COLUMNS  # noqa: E402
 sm = snakemake  # noqa: F821
 
 
+@functools.lru_cache(maxsize=None)
+def read_reference(path):
+    """A reference signature table, read once per job however many of its data sets are scored against it."""
+    return pd.read_csv(path, sep="\t", index_col=0)
+
+
 def read_data(name, spec):
     """One data set of the job, read once: the matrix and what scoring compares every fit with (signatures
     joined to the data's features by label once: every fit's H has the data's columns)."""
     paths, X = spec["inputs"], read_matrix(spec["inputs"]["X"])
     truth_H = pd.read_csv(paths["truth_H"], sep="\t", index_col=0)[X.columns] if "truth_H" in paths else None
-    reference = pd.read_csv(paths["reference"], sep="\t", index_col=0) if "reference" in paths else None
+    reference = read_reference(paths["reference"]) if "reference" in paths else None
     if reference is not None:
         missing = sorted(set(X.columns) - set(reference.columns))
         if missing:
