@@ -556,8 +556,8 @@ def get_cv_fit_paths(filename):
 
 def get_cv_data_paths():
     """The data matrix of every data set with cross-validation fits, once each."""
-    rows = FITS_TABLE[FITS_TABLE["split"] != "all"] if len(FITS_TABLE) else FITS_TABLE
-    return [f"{DATA}/{name}/X.tsv" for name in dict.fromkeys(rows["dataset"])] if len(rows) else []
+    names = dict.fromkeys(row["dataset"] for row in FITS_TABLE.to_dict("records") if row["split"] != "all")
+    return [f"{DATA}/{name}/X.tsv" for name in names]
 
 
 def get_fit_benchmarks():
