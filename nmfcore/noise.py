@@ -480,9 +480,9 @@ class NegativeBinomial(NoiseModel):
 
     def grad_split(self, X, mu, overwrite=False, work=None):
         a = self._alpha_for(X).astype(mu.dtype, copy=False)
-        w0, w1, ax = (None, None, None) if work is None else (*work[:2], work[2] if len(work) > 2 else None)
-        pos = np.add(a, mu, out=w1)
-        np.divide(np.add(a, X, out=w0) if ax is None else ax, pos, out=pos)
+        w0, w1 = (None, None) if work is None else work[:2]
+        ax = work[2] if work is not None and len(work) > 2 else np.add(a, X, out=w0)  # alpha + X: from scratch()
+        pos = np.divide(ax, np.add(a, mu, out=w1), out=w1)
         return np.divide(X, mu, out=mu if overwrite else w0), pos
 
     def loglik_entries(self, X, mu):
