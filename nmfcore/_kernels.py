@@ -102,13 +102,11 @@ def _project_array(g, A, B):
     return _mm(out, _t(B))  # B a factor, or the data (convex NMF; a stack with one matrix per member)
 
 
-def mm_update(F, num, den, gamma):
-    """In-place multiplicative update ``F *= (num / den) ** gamma`` with a floor. ``num`` is left as it
-    is (a structure may hold it); ``den``, always a fresh product, is overwritten when it has ``F``'s shape."""
-    ratio = np.divide(num, den, out=den if den.shape == F.shape else None)
-    if gamma != 1.0:
-        np.power(ratio, gamma, out=ratio)
-    F *= ratio
+def mm_update(F, noise, projections):
+    """In-place multiplicative update ``F *= noise.mm_ratio(*projections)`` (``(num / den) ** gamma`` but for
+    the NB's tight majoriser) with a floor. The projections are left as they are (a structure may hold them)
+    but for the last, always a fresh product, which may be overwritten."""
+    F *= noise.mm_ratio(*projections, shape=F.shape)
     np.maximum(F, FLOOR, out=F)
 
 
@@ -142,15 +140,14 @@ class Structure:
         gradient terms, optionally a contiguous copy broadcast to the restart batch (numpy's
         ufuncs are ~30 % slower on a stride-0 broadcast operand)."""
         Xe = X if Xe is None else Xe
-        gamma = noise.gamma
         if not noise.needs_mean:  # Gaussian: X and Gram matrices suffice, the mean is never formed
             for name, A, B in self.terms(X, f):
-                mm_update(f[name], self.projection(X, X, f, name, A, B), self.projection(MEAN, X, f, name, A, B), gamma)
+                mm_update(f[name], noise, [self.projection(g, X, f, name, A, B) for g in (X, MEAN)])
                 self._refresh(X, f, name)
             return None
         for name, A, B in self.terms(X, f):
-            neg, pos = noise.grad_split(Xe, mu, overwrite=True, work=work)  # mu's memory is reused
-            mm_update(f[name], self.projection(neg, X, f, name, A, B), self.projection(pos, X, f, name, A, B), gamma)
+            parts = noise.mm_parts(Xe, mu, work=work)  # mu's memory is reused
+            mm_update(f[name], noise, [self.projection(g, X, f, name, A, B) for g in parts])
             self._refresh(X, f, name)
             mu = self.mean(X, f, out=mu)
         return mu

@@ -386,8 +386,11 @@ _FIT_DOC = """
         there, kept only where the divergence is not above the cycle's start (the divergence never
         increases). Cycles of three fit between convergence checks, so it needs ``check_every >= 3``.
         Default ``None``: on for the negative binomial (its NB rounds, which start from a converged fit),
-        whose plain MM steps crawl where counts are large against alpha: BRCA100 K = 6, NB from the Poisson
-        optimum, 8.2 s -> 0.8 s to a better optimum. Off for the other families: from random starts the
+        whose NB rounds travel far from the Poisson optimum: whole NB fits (alpha estimated, 10 starts, 50
+        pre-iterations, tol 1e-6) on BRCA100 K = 6 0.21-0.27 s instead of 0.52-0.87 s, on the three GEL cohorts
+        stacked (1,547 x 96, K = 6) 3.9-4.4 s instead of 6.0-9.0 s (seeds 1-2, with the tight majoriser of
+        :meth:`NegativeBinomial.mm_parts`; with paper 1's, BRCA100 K = 6 from the Poisson optimum took 8.2 s
+        plain and 0.8 s accelerated). Off for the other families: from random starts the
         extrapolation can push entries to the factors' floor, where multiplicative steps hardly move them,
         and a fit then stops early at a worse optimum (NMF Poisson on a simulation: -19,901 vs -19,707 with
         plain steps). ``True`` for any MM fit (convex NMF: BRCA21 Gaussian K = 5 18 s -> 1.5 s to the same

@@ -111,8 +111,7 @@ def refit_weights(X, H, noise="gaussian", *, max_iter=5000, tol=1e-10, random_st
     divergence = model.divergence_fn(X)  # data-only terms computed once
     old = float(divergence(mu))
     for it in range(max_iter):
-        neg, pos = model.grad_split(X, mu)
-        mm_update(W, project(neg, None, W, H), project(pos, None, W, H), model.gamma)
+        mm_update(W, model, [project(g, None, W, H) for g in model.mm_parts(X, mu)])
         mu = W @ H
         if it % 10 == 9:
             new = float(divergence(mu))

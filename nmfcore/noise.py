@@ -118,6 +118,20 @@ class NoiseModel:
         ``mu``'s shape, then any data-only terms the model's gradient reuses (computed once per run)."""
         return [np.empty_like(mu), np.empty_like(mu)]
 
+    def mm_parts(self, X, mu, work=None):
+        """The arrays whose projections on a factor make its MM step (:meth:`mm_ratio`); ``mu``'s memory
+        may be reused. Default: ``(neg, pos)`` of :meth:`grad_split`."""
+        return self.grad_split(X, mu, overwrite=True, work=work)
+
+    def mm_ratio(self, num, den, shape):
+        """The multiplicative MM step of a factor of ``shape`` from its projected parts: ``(num / den) **
+        gamma`` (Fevotte & Idier 2011), written into ``den`` where it has the factor's shape (a fresh
+        product, never one a structure holds)."""
+        ratio = np.divide(num, den, out=den if den.shape == shape else None)
+        if self.gamma != 1.0:
+            np.power(ratio, self.gamma, out=ratio)
+        return ratio
+
     def loglik_entries(self, X, mu):
         raise NotImplementedError
 
@@ -404,17 +418,24 @@ class NegativeBinomial(NoiseModel):
         Which form :meth:`with_nuisance` estimates.
     estimate_alpha : bool
         Whether alpha is a free parameter (counts toward BIC, re-estimated).
+    majoriser : {"tight", "paper"}
+        The MM update at fixed alpha (see :meth:`mm_parts`). ``"paper"``: paper 1's (and nmfgenr's),
+        ``F * A.T (X/mu) B.T / A.T ((X+alpha)/(alpha+mu)) B.T``; ``"tight"`` (default): a majoriser that
+        follows the NB curvature where counts are large against alpha, where the paper's steps crawl.
     """
 
     alpha: float | np.ndarray = 10.0
     dispersion: str = "shared"
     estimate_alpha: bool = True
+    majoriser: str = "tight"
     name: ClassVar[str] = "nb"
     _a: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         if self.dispersion not in ("shared", "sample"):
             raise ValueError(f"NB dispersion must be 'shared' or 'sample', got {self.dispersion!r}")
+        if self.majoriser not in ("tight", "paper"):
+            raise ValueError(f"NB majoriser must be 'tight' or 'paper', got {self.majoriser!r}")
         if np.asarray(self.alpha).dtype.kind not in "iuf":  # True would be alpha 1, "5" a string
             raise ValueError(f"NB alpha must be a positive finite number or a 1-D array of them, got {self.alpha!r}")
         a = np.asarray(self.alpha, dtype=float)
@@ -475,8 +496,54 @@ class NegativeBinomial(NoiseModel):
         return nb
 
     def scratch(self, X, mu):
-        """Scratch arrays and ``alpha + X``, which every gradient divides by ``alpha + mu``."""
-        return super().scratch(X, mu) + [np.add(self._alpha_for(X).astype(mu.dtype, copy=False), X, dtype=mu.dtype)]
+        """Scratch arrays and ``alpha + X``, which every gradient divides by ``alpha + mu``, and a third scratch
+        array for the tight majoriser's parts."""
+        ax = np.add(self._alpha_for(X).astype(mu.dtype, copy=False), X, dtype=mu.dtype)
+        return super().scratch(X, mu) + [ax, np.empty_like(mu)]
+
+    def mm_parts(self, X, mu, work=None):
+        """The tight majoriser's parts ``g = alpha (X - mu) / (mu (alpha + mu))`` (minus the derivative of the
+        divergence), ``y = X / (alpha + mu)``, ``c = alpha / (alpha + mu)`` and ``z = alpha X / (alpha + mu)**2``.
+
+        The divergence per entry is ``x log(1 + alpha/mu) + alpha log(alpha + mu)`` up to data-only terms: a
+        convex term, majorised by Jensen's inequality over the components of ``mu`` as in every MM update, and
+        a concave one, majorised by its tangent. In a factor ``F = F0 * s`` (one ``s`` per entry) the
+        majoriser is convex with its minimum at the root ``s*`` of ``phi(s) = sum h q / (s + r) - s C`` (``r =
+        alpha / mu``, ``q = alpha x / mu**2``, ``sum h`` the projection; ``phi(1) = G``), which is convex and
+        decreasing in ``s``, while ``phi(1/u)`` is concave and increasing in ``u``. So one Newton step from ``s
+        = 1`` -- in ``s`` where ``G > 0``, in ``u = 1/s`` where ``G < 0`` -- lands between 1 and ``s*`` and
+        lowers the majoriser, hence the divergence; so does the chord from ``s = 0``, which is the paper's
+        step ``A.T (X/mu) B.T / A.T ((X+alpha)/(alpha+mu)) B.T``. Where ``mu >> alpha`` the paper's step is
+        ``~alpha / mu`` of the Newton step (its majoriser has the curvature of ``-x log mu``, ``x / mu**2``,
+        where the NB divergence has ``~alpha / mu**2``); where ``alpha >> mu`` both are the Poisson step.
+        ``g`` is computed as ``(X/mu - 1) c`` (rounding of one entry's size, where ``X/mu - X/(alpha+mu) -
+        c`` would lose ``log10(mu/alpha)`` digits). ``paper``: :meth:`NoiseModel.mm_parts`."""
+        if self.majoriser == "paper":
+            return super().mm_parts(X, mu, work)
+        a = self._alpha_for(X).astype(mu.dtype, copy=False)
+        w0, w1, _, c = [np.empty_like(mu), np.empty_like(mu), None, np.empty_like(mu)] if work is None else work
+        inv = np.reciprocal(np.add(a, mu, out=w1), out=w1)  # one division, then products (divisions cost ~2x)
+        c = np.multiply(a, inv, out=c)
+        y = np.multiply(X, inv, out=w1)
+        z = np.multiply(y, c, out=w0)
+        g = np.divide(X, mu, out=mu)
+        g -= 1.0
+        g *= c
+        return g, y, c, z
+
+    def mm_ratio(self, *parts, shape):
+        """The step ``s`` (:meth:`mm_parts`) from the projected parts: with ``P = Y + C`` (the paper's
+        denominator) and ``D = Z + C`` (minus the slope of ``phi`` at 1), ``1 + G / D`` where the divergence
+        falls along ``F`` (``G >= 0``; the Newton step in ``s``, never below the paper's ``1 + G / P`` as
+        ``D <= P``), else the larger step down of the Newton step in ``1/s``, ``1 / (1 - G / D)``, and the
+        paper's."""
+        if self.majoriser == "paper":
+            return super().mm_ratio(*parts, shape=shape)
+        G, Y, C, Z = parts
+        step = G / (Z + C)
+        down = np.minimum(np.reciprocal(1.0 - step), 1.0 + G / (Y + C))
+        step += 1.0
+        return np.where(G >= 0, step, down)
 
     def grad_split(self, X, mu, overwrite=False, work=None):
         a = self._alpha_for(X).astype(mu.dtype, copy=False)
@@ -535,12 +602,14 @@ class NBAlternation:
     ``rounds`` rounds."""
 
     dispersion: str = "shared"
+    majoriser: str = "tight"
 
     def estimate(self, Xs, fit_fixed, *, rounds=5, tol=1e-3, **settings) -> list:
         out = []
         for i, (f, it, conv, trace, restarts) in enumerate(fit_fixed(Poisson(), range(len(Xs)), start_only=True)):
             X, mu = Xs[i], f["W"] @ f["H"]
-            model = NegativeBinomial(alpha=1.0, dispersion=self.dispersion).with_nuisance(X, mu)
+            model = NegativeBinomial(alpha=1.0, dispersion=self.dispersion,
+                                     majoriser=self.majoriser).with_nuisance(X, mu)
             path = [{"round": 0, "fit": "poisson", **model.params, "loglik": model.loglik(X, mu)}]
             total_it = it
             for rnd in range(1, rounds + 1):
@@ -566,7 +635,7 @@ def nuisance_estimator(spec):
     if isinstance(spec, dict) and spec["family"] == "tweedie":
         return TweedieProfile(tuple(spec["powers"]))
     if isinstance(spec, dict) and spec["family"] == "nb":
-        return NBAlternation(spec["dispersion"])
+        return NBAlternation(spec["dispersion"], spec.get("majoriser", "tight"))
     return spec
 
 

@@ -38,7 +38,7 @@ def make_noise(spec, **kwargs) -> NoiseModel | dict:
         kwargs.setdefault("dispersion", "sample")
     family = aliases.get(family, family)
     allowed = {"gaussian": {"phi"}, "poisson": set(), "gamma": {"phi"},
-               "tweedie": {"power", "phi", "powers"}, "nb": {"alpha", "dispersion"}}
+               "tweedie": {"power", "phi", "powers"}, "nb": {"alpha", "dispersion", "majoriser"}}
     if family not in allowed:
         raise ValueError(f"unknown noise model {family!r}; choose one of {', '.join(NOISE_NAMES)}")
     unknown = set(kwargs) - allowed[family]
@@ -69,11 +69,12 @@ def make_noise(spec, **kwargs) -> NoiseModel | dict:
             return {"family": "tweedie", "powers": powers}
         return Tweedie(power=kwargs["power"], phi=kwargs.get("phi", 1.0), estimate_phi="phi" not in kwargs)
     # nb
-    dispersion = kwargs.get("dispersion", "shared")
+    dispersion, majoriser = kwargs.get("dispersion", "shared"), kwargs.get("majoriser", "tight")
     if kwargs.get("alpha") is None:
-        NegativeBinomial(alpha=1.0, dispersion=dispersion)  # validates dispersion
-        return {"family": "nb", "dispersion": dispersion}
-    model = NegativeBinomial(alpha=kwargs["alpha"], dispersion=dispersion, estimate_alpha=False)  # the values
+        NegativeBinomial(alpha=1.0, dispersion=dispersion, majoriser=majoriser)  # validates both
+        return {"family": "nb", "dispersion": dispersion, "majoriser": majoriser}
+    model = NegativeBinomial(alpha=kwargs["alpha"], dispersion=dispersion, estimate_alpha=False,  # the values
+                             majoriser=majoriser)
     if dispersion == "shared" and np.ndim(kwargs["alpha"]) != 0:
         raise ValueError(f"nb with dispersion 'shared' takes one alpha, but alpha has {np.size(kwargs['alpha'])} "
                          "values; give one number, or use dispersion 'sample' for one alpha per sample")

@@ -3,8 +3,8 @@
 The MM updates of :mod:`nmfcore._kernels` are a fixed-point map ``t -> M(t)`` that never increases the
 divergence. SQUAREM extrapolates along two of its steps and keeps the extrapolation only where the divergence
 does not rise, so the accelerated iteration keeps the MM guarantee; used by :func:`nmfcore.fit._iterate` when
-``accelerate`` is on (by default for the negative binomial, whose plain MM steps crawl where counts are large
-against alpha)."""
+``accelerate`` is on (by default for the negative binomial, whose NB rounds travel far from the Poisson fit
+that starts them)."""
 from __future__ import annotations
 
 import numpy as np

@@ -19,6 +19,7 @@ FIXED_NOISES = {
     "tweedie_1.5": nc.Tweedie(power=1.5, estimate_phi=False),
     "tweedie_1.8": nc.Tweedie(power=1.8, estimate_phi=False),
     "nb_shared": nc.NegativeBinomial(alpha=3.0, estimate_alpha=False),
+    "nb_paper": nc.NegativeBinomial(alpha=3.0, estimate_alpha=False, majoriser="paper"),
 }
 
 
@@ -49,10 +50,10 @@ def test_mm_objective_never_increases(structure, noise, accelerate):
     for seed in range(50):
         X, k = random_case(seed, positive=model.needs_positive)
         n_sparse += (X == 0).mean() > 0.3
-        if noise == "nb_shared" and seed % 2:  # half the cases with per-sample alpha
+        if noise.startswith("nb_") and seed % 2:  # half the cases with per-sample alpha
             model = nc.NegativeBinomial(alpha=np.linspace(0.5, 30, X.shape[0]), dispersion="sample",
-                                        estimate_alpha=False)
-        elif noise == "nb_shared":
+                                        estimate_alpha=False, majoriser=FIXED_NOISES[noise].majoriser)
+        elif noise.startswith("nb_"):
             model = FIXED_NOISES[noise]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", nc.ConvergenceWarning)
@@ -66,6 +67,32 @@ def test_mm_objective_never_increases(structure, noise, accelerate):
         inc = np.diff(obj) / np.maximum(np.abs(obj[1:]), 1e-2 * X.sum())
         assert inc.max() <= 1e-12, f"seed {seed}: objective increased by {inc.max():.3g} (relative)"
     assert n_sparse >= 10 or model.needs_positive  # sparse count matrices really were included
+
+
+@pytest.mark.parametrize("structure", ["nmf", "convex"])
+def test_nb_tight_majoriser_reaches_the_papers_optimum_in_fewer_steps(structure):
+    """From the same start (a Poisson fit), the tight NB majoriser (the default) and paper 1's reach the same
+    optimum at fixed alpha on samples of one scale (means ~100, alpha 5); on samples whose scales span two
+    orders of magnitude (as in a catalogue of exomes and hypermutated genomes) the paper's plain MM steps crawl
+    on the large ones: the tight majoriser gets at least as high in a third of the iterations or fewer (3.3x
+    fewer for NMF, 2026-12-06)."""
+    rng = np.random.default_rng(3)
+    W, H = nc.simulate.planted_factors(40, 30, 3, random_state=rng, scale=100, concentration=2.0)
+    spread = np.exp(rng.uniform(-2, 3, size=(40, 1)))
+    for heterogeneous in (False, True):
+        X = nc.NegativeBinomial(alpha=5.0).sample(W * spread @ H if heterogeneous else W @ H, rng)
+        start = nc.fit(X, 3, noise="poisson", structure=structure, random_state=0, tol=1e-4)
+        init = {"W": start.W, "H": start.H} if structure == "nmf" else {"W": start.W, "G": start.G}
+        res = {how: nc.fit(X, 3, noise=nc.NegativeBinomial(alpha=5.0, estimate_alpha=False, majoriser=how),
+                           structure=structure, init=init, tol=1e-10, max_iter=200_000, accelerate=False)
+               for how in ("tight", "paper")}
+        tight, paper = res["tight"], res["paper"]
+        assert tight.converged
+        if not heterogeneous:
+            assert paper.converged and tight.loglik == pytest.approx(paper.loglik, rel=1e-7)
+        else:
+            assert tight.loglik >= paper.loglik - 1e-7 * abs(paper.loglik)
+            assert tight.n_iter * 3 <= paper.n_iter, (tight.n_iter, paper.n_iter)
 
 
 @pytest.mark.parametrize("structure", ["nmf", "convex"])

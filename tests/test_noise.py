@@ -224,3 +224,63 @@ def test_mm_exponents():
     assert nc.Tweedie(power=1.5).gamma == pytest.approx(2 / 3)
     assert nc.Gamma().gamma == pytest.approx(0.5)
     assert nc.Poisson().gamma == 1.0 and nc.Gaussian().gamma == 1.0
+
+
+def _nb_w_majoriser(X, W, H, alpha, i, k, s):
+    """The NB divergence's Jensen/tangent majoriser in ``W[i, k] = s W0[i, k]`` (H fixed), up to a constant,
+    written from its definition: ``x log(1 + alpha/mu)`` bounded by Jensen over the components of ``mu``,
+    ``alpha log(alpha + mu)`` by its tangent."""
+    mu = W @ H
+    a = alpha[i] if np.ndim(alpha) else alpha
+    lam = W[i, k] * H[k] / mu[i]  # component k's share of each mean of row i
+    t = s * W[i, k] * H[k]
+    return float(np.sum(X[i] * lam * np.log1p(a * lam / t) + a * t / (a + mu[i])))
+
+
+@pytest.mark.parametrize("alpha", [2.0, 40.0, "per-sample"])
+@pytest.mark.parametrize("scale", [0.5, 30.0, 3000.0])
+def test_nb_tight_step_lies_between_no_step_and_the_majorisers_minimum(alpha, scale):
+    """Each entry's step of the tight NB majoriser (``majoriser="tight"``) lowers that entry's majoriser --
+    it lies between 1 and the majoriser's minimiser, found here by a scalar search -- and moves at least as
+    far as paper 1's step, from counts far below alpha (Poisson-like) to far above it (where it matters)."""
+    from scipy import optimize
+
+    from nmfcore._kernels import project
+    rng = np.random.default_rng(int(scale))
+    n, m, K = 6, 12, 3
+    W, H = rng.gamma(1.0, 1.0, (n, K)), rng.dirichlet(np.ones(m), K)
+    X = rng.poisson(scale * (W * 2.0) @ H).astype(float)  # the data away from the current mean
+    X[0, :3] = 0.0
+    W *= scale
+    a = np.linspace(0.5, 50.0, n) if alpha == "per-sample" else alpha
+    steps = {}
+    for how in ("tight", "paper"):
+        model = nc.NegativeBinomial(alpha=a, dispersion="sample" if alpha == "per-sample" else "shared",
+                                    majoriser=how)
+        parts = model.mm_parts(X, W @ H)
+        steps[how] = model.mm_ratio(*[project(p, None, W, H) for p in parts], shape=W.shape)
+    for i in range(n):
+        for k in range(K):
+            f = lambda log_s: _nb_w_majoriser(X, W, H, a, i, k, np.exp(log_s))  # noqa: E731
+            best = np.exp(optimize.minimize_scalar(f, bounds=(-30, 10), method="bounded",
+                                                   options={"xatol": 1e-12}).x)
+            s, s_paper = steps["tight"][i, k], steps["paper"][i, k]
+            lo, hi = min(1.0, best), max(1.0, best)
+            assert lo * (1 - 1e-6) <= s <= hi * (1 + 1e-6), (i, k, s, best)
+            assert f(np.log(s)) <= f(0.0) + 1e-9 * abs(f(0.0))
+            assert abs(s - 1.0) >= abs(s_paper - 1.0) * (1 - 1e-12)
+    if scale == 3000.0 and alpha == 2.0:  # counts >> alpha: the paper's steps are a small fraction of the tight ones
+        moved = np.abs(steps["tight"] - 1.0) > 1e-3
+        assert np.median(np.abs(steps["paper"] - 1.0)[moved] / np.abs(steps["tight"] - 1.0)[moved]) < 0.1
+
+
+def test_nb_tight_parts_are_the_derivative_and_the_papers_denominator():
+    """``g`` is minus the derivative of the divergence in the mean; ``y + c`` is paper 1's denominator
+    ``(X + alpha) / (alpha + mu)``; ``z = c y``."""
+    model = nc.NegativeBinomial(alpha=3.0)
+    g, y, c, z = (p.copy() for p in model.mm_parts(X_COUNTS, MU.copy()))
+    h = 1e-6 * MU
+    num = (model.unit_divergence(X_COUNTS, MU + h) - model.unit_divergence(X_COUNTS, MU - h)) / (2 * h)
+    assert np.allclose(-g, num, rtol=1e-6, atol=1e-8)
+    assert np.allclose(y + c, (X_COUNTS + 3.0) / (3.0 + MU), rtol=1e-14)
+    assert np.allclose(z, c * y, rtol=1e-14) and np.all(c > 0) and np.all(z >= 0)
