@@ -80,11 +80,14 @@ CHECK_CEILINGS = {  # best path measured on the 2-core development machine at --
     ("restarts", "loop"): 0.27,
     # guard; target 0.25 (>= 4x) not met: 0.63-0.87 measured on 2026-11-28 at the protocol's tol (the products dominate)
     ("fit_many", "autoencoder Gaussian fit_many"): 1.25,
-    # guard; target 4 met on BRCA100 (seeds 1-5 summed: K=4 1.12-1.14, K=6 2.32-2.38) and at the edge on GEL prostate
-    # K=5 (3.92, 4.00, 3.50, 3.41 in four idle runs on 2026-12-06, after the NB warm start was loosened; 4.6 before; per
-    # seed 1.3-12: for seeds 3-5 the NB rounds cross a plateau, a slow exchange of weight between two components,
-    # thousands of accelerated iterations), so a guard above the measured range rather than a coin toss at 4
-    ("nb_vs_poisson", "NB (alpha estimated) fit / Poisson fit"): 5.5,
+    # target 4 met since the tight NB majoriser (2312d0f): seeds 1-5 summed, idle on 2026-12-06, BRCA100 K=4 1.17, K=6
+    # 2.34, GEL prostate K=5 2.87 (3.41-4.00 with paper 1's majoriser; per seed 1.4-8.1: from some starts the NB rounds
+    # cross a plateau, a slow exchange of weight between two components)
+    ("nb_vs_poisson", "NB (alpha estimated) fit / Poisson fit"): 4.0,
+    # guard: the three GEL cohorts stacked, K=6: 4.86-4.96 (per seed 3.4-6.7; 13-16 with paper 1's majoriser). The
+    # NB iteration costs ~3x a Poisson one (four projections and eight elementwise passes against one and one) and the
+    # NB rounds travel ~13,000 nats from the Poisson optimum that starts them
+    ("nb_stacked", "NB (alpha estimated) fit / Poisson fit"): 6.5,
 }
 
 
@@ -237,8 +240,9 @@ def nb_vs_poisson(repeat, record):
             nb.append(min(p[0] for p in pairs))
             po.append(min(p[1] for p in pairs))
         shape = f"{name} {Xc.shape[0]}x{Xc.shape[1]} k={K}"
-        record("nb_vs_poisson", shape, f"NB (alpha estimated) fit / Poisson fit, seeds {NB_SEEDS[0]}-{NB_SEEDS[-1]}",
-               sum(nb), sum(po), TARGETS["nb_vs_poisson"])
+        case = "nb_stacked" if name == "GEL 3 cohorts" else "nb_vs_poisson"  # beyond the issue's cases: no target
+        record(case, shape, f"NB (alpha estimated) fit / Poisson fit, seeds {NB_SEEDS[0]}-{NB_SEEDS[-1]}",
+               sum(nb), sum(po), TARGETS.get(case))
         per_seed.append(f"{shape}: " + ", ".join(f"{a / b:.2f}" for a, b in zip(nb, po)))
     return per_seed
 

@@ -73,6 +73,21 @@ def mm_exponent(power: float) -> float:
     return 1.0 / power
 
 
+def _buffers(count: int):
+    """``get(like) -> [count arrays of like's shape and dtype]``, allocated once per shape (the last one kept): a
+    divergence evaluated at every check would otherwise allocate arrays of the data's size on every call, and
+    fresh large arrays cost page faults (NB on 1,547 x 96: 1.55 ms a call with fresh arrays)."""
+    held = {}
+
+    def get(like):
+        key = (like.shape, like.dtype)
+        if key not in held:
+            held.clear()
+            held[key] = [np.empty_like(like) for _ in range(count)]
+        return held[key]
+    return get
+
+
 def _log0(x: np.ndarray) -> np.ndarray:
     """``log(x)`` where ``x > 0`` and 0 elsewhere (vectorised ``np.log``, much faster than xlogy)."""
     x = np.asarray(x)
@@ -275,8 +290,10 @@ class Tweedie(NoiseModel):
         if p == 1:
             lx = _log0(X)
 
+            buffers = _buffers(1)
+
             def poisson(mu):
-                t = np.log(mu)
+                t = np.log(mu, out=buffers(mu)[0])
                 np.subtract(lx, t, out=t)
                 t *= X
                 t -= X
@@ -287,9 +304,12 @@ class Tweedie(NoiseModel):
             a, b = 2.0 - p, 1.0 - p
             xa = np.power(X, a)
 
+            buffers = _buffers(2)
+
             def tweedie(mu):
-                mb = np.power(mu, b)  # mu^(1-p); mu^(2-p) = mu * mu^(1-p)
-                t = mu * mb
+                mb, t = buffers(mu)
+                np.power(mu, b, out=mb)  # mu^(1-p); mu^(2-p) = mu * mu^(1-p)
+                np.multiply(mu, mb, out=t)
                 t *= b
                 mb *= X
                 mb *= a
@@ -298,8 +318,10 @@ class Tweedie(NoiseModel):
                 return t.sum(axis=(-2, -1)) / (a * b)
             return tweedie
         if p == 0:
+            buffers = _buffers(1)
+
             def gaussian(mu):
-                d = np.subtract(X, mu)
+                d = np.subtract(X, mu, out=buffers(mu)[0])
                 d *= d
                 return 0.5 * d.sum(axis=(-2, -1))
             return gaussian
@@ -483,12 +505,14 @@ class NegativeBinomial(NoiseModel):
         a = self._alpha_for(X).astype(X.dtype, copy=False)
         lx, ax = _log0(X), a + X
         lax = np.log(ax)
+        buffers = _buffers(2)
 
         def nb(mu):
-            t = np.log(mu)
+            t, u = buffers(mu)
+            np.log(mu, out=t)
             np.subtract(lx, t, out=t)
             t *= X
-            u = np.log(a + mu)
+            np.log(np.add(a, mu, out=u), out=u)
             np.subtract(lax, u, out=u)
             u *= ax
             t -= u
