@@ -152,7 +152,7 @@ class NegativeBinomial(NoiseModel):
             return super().mm_ratio(*parts, shape=shape)
         G, Y, C, Z = parts
         step = G / (Z + C)
-        down = np.minimum(np.reciprocal(1.0 - step), 1.0 + G / (Y + C))
+        down = np.minimum(np.reciprocal(1.0 + np.abs(step)), 1.0 + G / (Y + C))  # |step|: finite where G >= 0 too
         step += 1.0
         return np.where(G >= 0, step, down)
 
