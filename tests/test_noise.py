@@ -284,3 +284,15 @@ def test_nb_tight_parts_are_the_derivative_and_the_papers_denominator():
     assert np.allclose(-g, num, rtol=1e-6, atol=1e-8)
     assert np.allclose(y + c, (X_COUNTS + 3.0) / (3.0 + MU), rtol=1e-14)
     assert np.allclose(z, c * y, rtol=1e-14) and np.all(c > 0) and np.all(z >= 0)
+
+
+def test_nb_tight_ratio_has_no_floating_point_warnings():
+    """The step's two branches are both computed; the discarded one must not divide by zero (a step up of exactly 1
+    once gave 1 / (1 - 1) there): no warning, and the steps by hand."""
+    import warnings
+    G, Y, C, Z = (np.array([[3.0, -1.0]]), np.ones((1, 2)), np.ones((1, 2)), np.array([[2.0, 0.5]]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s = nc.NegativeBinomial(alpha=2.0).mm_ratio(G, Y, C, Z, shape=G.shape)
+    # up: 1 + 3 / (2 + 1); down: the smaller of 1 / (1 + 1 / 1.5) (Newton in 1/s) and 1 - 1 / 2 (paper 1's chord)
+    np.testing.assert_allclose(s, [[2.0, 0.5]], rtol=1e-15)
