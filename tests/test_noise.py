@@ -261,7 +261,7 @@ def test_nb_tight_step_lies_between_no_step_and_the_majorisers_minimum(alpha, sc
         steps[how] = model.mm_ratio(*[project(p, None, W, H) for p in parts], shape=W.shape)
     for i in range(n):
         for k in range(K):
-            f = lambda log_s: _nb_w_majoriser(X, W, H, a, i, k, np.exp(log_s))  # noqa: E731
+            f = lambda log_s, i=i, k=k: _nb_w_majoriser(X, W, H, a, i, k, np.exp(log_s))  # noqa: E731
             best = np.exp(optimize.minimize_scalar(f, bounds=(-30, 10), method="bounded",
                                                    options={"xatol": 1e-12}).x)
             s, s_paper = steps["tight"][i, k], steps["paper"][i, k]
