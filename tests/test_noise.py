@@ -288,11 +288,12 @@ def test_nb_tight_parts_are_the_derivative_and_the_papers_denominator():
 
 def test_nb_tight_ratio_has_no_floating_point_warnings():
     """The step's two branches are both computed; the discarded one must not divide by zero (a step up of exactly 1
-    once gave 1 / (1 - 1) there): no warning, and the steps by hand."""
+    once gave 1 / (1 - 1) there): no warning, and the steps by hand, with a step down decided by each candidate."""
     import warnings
-    G, Y, C, Z = (np.array([[3.0, -1.0]]), np.ones((1, 2)), np.ones((1, 2)), np.array([[2.0, 0.5]]))
+    G, Y, C, Z = (np.array([[3.0, -1.0, -0.1]]), np.ones((1, 3)), np.ones((1, 3)), np.array([[2.0, 0.5, 0.5]]))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         s = nc.NegativeBinomial(alpha=2.0).mm_ratio(G, Y, C, Z, shape=G.shape)
-    # up: 1 + 3 / (2 + 1); down: the smaller of 1 / (1 + 1 / 1.5) (Newton in 1/s) and 1 - 1 / 2 (paper 1's chord)
-    np.testing.assert_allclose(s, [[2.0, 0.5]], rtol=1e-15)
+    # up: 1 + 3 / (2 + 1). Down, the smaller of the Newton step in 1/s and paper 1's chord: 1 / (1 + 1 / 1.5) = 0.6
+    # against 1 - 1 / 2 = 0.5 (the chord); 1 / (1 + 0.1 / 1.5) = 0.9375 (Newton) against 1 - 0.1 / 2 = 0.95
+    np.testing.assert_allclose(s, [[2.0, 0.5, 0.9375]], rtol=1e-15)
