@@ -136,35 +136,87 @@ def test_convex_gaussian_mm_reaches_ding_optimum():
         np.testing.assert_allclose(ours.W @ ours.H, ding_mean, rtol=0, atol=5e-3 * ding_mean.max())
 
 
-def test_published_prostate_test_errors_are_a_split_composition_effect():
-    """Our prostate held-out means are ~2x the published ones while the medians agree. Cause, shown on our
-    committed fits (docs/paper2/scores.tsv): one patient (112,196 SBS, 37x the median) decides a split's
-    test MSE -- every split whose test set holds it has a higher test MSE than every split without it -- so
-    the mean over 30 splits is set by how many test sets hold that patient. The published means correspond
-    to about 3 such splits of 30, ours to 8; under random 80/20 splits that count is Binomial(30, 0.2), and
-    both lie inside its central 95 % range (the authors' splits were not seeded)."""
+def _paper2_helpers():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))
+    import _paper2
+    return _paper2
+
+
+@pytest.mark.parametrize("dataset, cancer", [("gel_ovary", "Ovary"), ("gel_prostate", "Prostate"),
+                                             ("gel_uterus", "Uterus")])
+def test_published_heldout_means_follow_how_often_the_papers_splits_held_out_one_patient(dataset, cancer):
+    """Our held-out means are 18-103 % above the published ones. Cause, shown on our committed fits
+    (docs/paper2/scores.tsv) and the authors' released signatures: in each cohort one hypermutated patient
+    (the most mutated) decides a split's held-out MSE -- splits whose test set holds it average >= 2.5x the
+    others -- so a mean over 30 splits is set by how many test sets hold it: 5, 8 and 6 of ours (cv<i> from
+    seed i). The authors' released NMF signatures show that their 30 runs held it out 4, 3 and 2 times
+    (workflow/resources/paper2_released_heldout.tsv): our splits, weighted to that count, give every published
+    held-out mean (NMF, C-NMF, AE-NMF) within 10 %. Both counts are draws of Binomial(30, 0.2)."""
     from pathlib import Path
 
     import pandas as pd
-    from scipy import stats
+    import yaml
 
     import nmfcore.datasets as ds
+    p2 = _paper2_helpers()
     root = Path(__file__).resolve().parents[1]
-    X = ds.read_catalogue(root / "workflow/resources/data/mutational/GEL_Prostate_SBS96.tsv")
+    X = ds.read_catalogue(root / f"workflow/resources/data/mutational/GEL_{cancer}_SBS96.tsv")
     scores = pd.read_csv(root / "docs/paper2/scores.tsv", sep="\t")
+    released = p2.load_released_heldout(root / "workflow/resources/paper2_released_heldout.tsv")
+    published = yaml.safe_load((root / "workflow/resources/published.yaml").read_text())["values"]
     n = X.shape[0]
     n_train = int(np.floor(0.8 * n + 1e-9))
-    hyper = X.sum(axis=1).idxmax()
-    assert X.sum(axis=1)[hyper] > 30 * X.sum(axis=1).median()
-    holds = {f"cv{i}": hyper in X.index[np.random.default_rng(i).permutation(n)[n_train:]] for i in range(30)}
-    lo, hi = stats.binom.ppf([0.025, 0.975], 30, 0.2)
-    assert lo <= sum(holds.values()) <= hi
-    for method, published in (("nmf", 2.8e3), ("autoencoder", 3.2e3), ("convex", 3.1e3)):
-        v = scores[(scores["dataset"] == "gel_prostate") & (scores["structure"] == method)].set_index("split")["test_mse"]
-        with_, without = v[[s for s in v.index if holds[s]]], v[[s for s in v.index if not holds[s]]]
-        assert with_.min() > without.max(), method
-        implied = 30 * (published - without.mean()) / (with_.mean() - without.mean())
-        assert lo <= implied <= hi, (method, implied)
+    top = X.sum(axis=1).idxmax()
+    holds = {f"cv{i}": top in X.index[np.random.default_rng(i).permutation(n)[n_train:]] for i in range(30)}
+    k_paper = p2.released_count(released, cancer, top)
+    assert k_paper is not None  # every published run classified
+    assert p2.count_tail(k_paper, 30, (n - n_train) / n) > 0.01  # an ordinary draw of random splits
+    for method in ("nmf", "convex", "autoencoder"):
+        pub = next(float(v["value"]) for v in published
+                   if (v["cancer"], v["metric"], v["structure"]) == (cancer, "test_mse", method))
+        v = scores[(scores["dataset"] == dataset) & (scores["structure"] == method)].set_index("split")["test_mse"]
+        assert len(v) == 30
+        held = np.array([holds[s] for s in v.index])
+        assert v[held].mean() > 2.5 * v[~held].mean(), method
+        predicted = p2.stratified_mean(v.to_numpy(), held, k_paper, 30)
+        assert abs(predicted / pub - 1) <= 0.10, (method, predicted, pub)
+
+
+@pytest.mark.parametrize("cancer, rank", [("Prostate", 5), ("Uterus", 8)])
+def test_released_runs_are_classified_by_a_gap_our_own_fits_show(cancer, rank):
+    """The released-signature classification rests on one fact: a patient who trained a fit is reconstructed
+    almost exactly by its signatures (NNLS), one held out is not. Checked on our own Gaussian NMF fits of two
+    splits of a cohort, one training on its most mutated patient and one holding it out: the residual shares
+    differ by far more than the classifier's minimum gap (prostate ~5e5x, uterus ~400x: the smallest gap of the
+    three cohorts); and the gap rule itself on made-up shares."""
+    from pathlib import Path
+
+    import nmfcore.datasets as ds
+    p2 = _paper2_helpers()
+    import released_heldout as rh
+
+    X = ds.read_catalogue(Path(__file__).resolve().parents[1] / f"workflow/resources/data/mutational/GEL_{cancer}_SBS96.tsv")
+    n = X.shape[0]
+    n_train = int(np.floor(0.8 * n + 1e-9))
+    top = X.sum(axis=1).idxmax()
+    shares = {}
+    for i in range(30):
+        train = X.index[np.sort(np.random.default_rng(i).permutation(n)[:n_train])]
+        kind = top in train
+        if kind in shares:
+            continue
+        fit = _quiet(nc.fit, X.loc[train].to_numpy(), rank, noise="gaussian", tol=1e-6, max_iter=20000, random_state=i)
+        shares[kind] = rh.residual_share(X.loc[top].to_numpy(float), fit.H.T)
+        if len(shares) == 2:
+            break
+    assert shares[False] > 10 * rh.MIN_GAP * shares[True]
+    assert rh.split_at_gap([1e-6, 2e-6, 0.3, 1.5e-6, 0.1]) == [False, False, True, False, True]
+    assert rh.split_at_gap([0.02, 0.05, 0.1]) == [None, None, None]  # no gap of 10x: undetermined
+    assert p2.stratified_mean([10.0, 1.0, 1.0, 1.0], [True, False, False, False], 2) == pytest.approx(5.5)
+    assert p2.implied_count([10.0, 1.0, 1.0, 1.0], [True, False, False, False], 5.5) == pytest.approx(2)
 
 
 def test_published_ovary_convex_train_error_needs_fits_above_their_optimum():

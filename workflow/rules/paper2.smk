@@ -15,6 +15,7 @@ rule paper2_report:
         overhead=f"{TABLES_DIR}/overhead.tsv",
         reference=get_cosmic_reference(),
         published=workflow.source_path("../resources/published.yaml"),
+        released=workflow.source_path("../resources/paper2_released_heldout.tsv"),
         H=get_cv_fit_paths("H.tsv"),
         W=get_cv_fit_paths("W.tsv"),
         data=get_cv_data_paths(),

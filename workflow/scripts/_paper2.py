@@ -150,3 +150,53 @@ def split_draw_means(errors, n_draw: int, n_splits: int, n_protocols: int = 4000
         idx = np.argpartition(keys, n_draw - 1, axis=-1)[..., :n_draw]
         out[start:start + b] = e[idx].mean(axis=(1, 2))
     return out
+
+
+# ----------------------------------------------------------------------------- the patient who decides a held-out mean
+def top_patient(held_errors: pd.DataFrame) -> str:
+    """The patient whose held-out errors (patients x fits; NaN where the patient trained) sum highest."""
+    return str(held_errors.sum(axis=1).idxmax())
+
+
+def stratified_mean(values, held, k: float, n: int | None = None) -> float:
+    """Mean of ``values`` (one per split) reweighted to a protocol whose test sets hold one patient in ``k``
+    of ``n`` splits (default: as many as ``values``): ``(k/n) mean(values | held) + (1 - k/n)
+    mean(values | trained)``. ``held`` flags the splits whose test set holds the patient; both kinds must
+    occur."""
+    v, h = np.asarray(values, dtype=float), np.asarray(held, dtype=bool)
+    if h.all() or not h.any():
+        raise ValueError("the patient must be held out in some splits and train in others")
+    share = k / (v.size if n is None else n)
+    return float(share * v[h].mean() + (1 - share) * v[~h].mean())
+
+
+def implied_count(values, held, published: float) -> float:
+    """The number of splits (of ``n``) holding the patient out at which :func:`stratified_mean` equals
+    ``published``."""
+    v, h = np.asarray(values, dtype=float), np.asarray(held, dtype=bool)
+    a, b = v[h].mean(), v[~h].mean()
+    return float(v.size * (published - b) / (a - b))
+
+
+def count_tail(k: int, n: int, p: float) -> float:
+    """Probability, under ``n`` independent random splits each holding a patient out with probability ``p``,
+    of a count at most ``k`` (``k`` below the expected count) or at least ``k`` (otherwise)."""
+    from scipy import stats
+
+    return float(stats.binom.cdf(k, n, p) if k < n * p else stats.binom.sf(k - 1, n, p))
+
+
+def load_released_heldout(path) -> pd.DataFrame:
+    """``workflow/resources/paper2_released_heldout.tsv``: per cohort, patient and published run whether the
+    run held the patient out (``held_out`` True/False, NA where the released signatures do not tell)."""
+    df = pd.read_csv(path, sep="\t", comment="#", dtype={"patient": str})
+    df["held_out"] = df["held_out"].map({True: True, False: False, "True": True, "False": False}).astype("boolean")
+    return df
+
+
+def released_count(released: pd.DataFrame, cancer: str, patient: str) -> int | None:
+    """How many of the published runs held ``patient`` out; ``None`` if unknown for any run."""
+    d = released[(released["cancer"] == cancer) & (released["patient"] == patient)]
+    if d.empty or d["held_out"].isna().any():
+        return None
+    return int(d["held_out"].sum())

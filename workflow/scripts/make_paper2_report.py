@@ -112,6 +112,26 @@ cmp["rel_diff"] = (ours_v - pub_v) / pub_v
 SPLIT_DRAWS = 4000  # repetitions of the 30-split protocol, redrawn from our per-patient errors
 
 
+def patient_error_parts():
+    """(dataset, split, structure) -> {"train_mse": per-patient errors of the fit's training patients,
+    "test_mse": of its held-out patients} (:func:`_paper2.patient_errors`; each split's mean checked against
+    its scored MSE)."""
+    out = {}
+    for r in cv.itertuples():
+        key = (r.dataset, r.split, r.structure)
+        if r.dataset not in X_of or key not in W_of:
+            continue
+        out[key] = dict(zip(("train_mse", "test_mse"), p2.patient_errors(X_of[r.dataset], W_of[key], H_of[key])))
+        for metric, err in out[key].items():
+            if not np.isclose(err.mean(), getattr(r, metric), rtol=1e-6):  # the scored value, recomputed
+                raise ValueError(f"{key}: per-patient {metric} averages to {err.mean():.8g}, "
+                                 f"the fit was scored {getattr(r, metric):.8g}")
+    return out
+
+
+PATIENT_ERR = patient_error_parts()
+
+
 def split_draw_rows():
     """Per cohort x method x (train, test): our per-patient errors (each patient's mean over the splits in
     which it trained, or was held out), the 30-split protocol redrawn from them with the fits held fixed, and
@@ -119,16 +139,8 @@ def split_draw_rows():
     rows = []
     for (cancer, method), d in cv.groupby(["cancer", "structure"]):
         ds = d["dataset"].iloc[0]
-        parts = {"train_mse": [], "test_mse": []}
-        for r in d.itertuples():
-            key = (ds, r.split, method)
-            if ds not in X_of or key not in W_of:
-                continue
-            for metric, err in zip(parts, p2.patient_errors(X_of[ds], W_of[key], H_of[key])):
-                if not np.isclose(err.mean(), getattr(r, metric), rtol=1e-6):  # the scored value, recomputed
-                    raise ValueError(f"{ds} {r.split} {method}: per-patient {metric} averages to {err.mean():.8g}, "
-                                     f"the fit was scored {getattr(r, metric):.8g}")
-                parts[metric].append(err)
+        parts = {metric: [PATIENT_ERR[(ds, s, method)][metric] for s in d["split"] if (ds, s, method) in PATIENT_ERR]
+                 for metric in ("train_mse", "test_mse")}
         for metric, errs in parts.items():
             pub = published[(published["cancer"] == cancer) & (published["metric"] == metric)
                              & (published["structure"] == method)]
@@ -149,7 +161,56 @@ def split_draw_rows():
 
 draws = split_draw_rows()
 
+
+def top_patient_rows():
+    """Per cohort: the patient whose held-out errors sum highest over all its fits. Per method and metric: the
+    mean over our splits whose test set holds that patient and over the others, the number of such splits (of
+    30) at which the two give the published mean, and the mean they give at the published runs' own number
+    (from the authors' released signatures: resources/paper2_released_heldout.tsv)."""
+    rows = []
+    for cancer, d in cv.groupby("cancer"):
+        ds = d["dataset"].iloc[0]
+        keys = [key for key in PATIENT_ERR if key[0] == ds]
+        if not keys:
+            continue
+        patient = p2.top_patient(pd.concat([PATIENT_ERR[key]["test_mse"] for key in keys], axis=1))
+        X, k_paper = X_of[ds], p2.released_count(released, cancer, patient)
+        n_paper = int(cancers[cancer].get("n_splits", 30))
+        for method, dm in d.groupby("structure"):
+            dm = dm[[(ds, s, method) in PATIENT_ERR for s in dm["split"]]]
+            held = np.array([patient not in W_of[(ds, s, method)].index for s in dm["split"]])
+            errs = pd.concat([PATIENT_ERR[(ds, s, method)]["test_mse"] for s in dm["split"]], axis=1)
+            for metric in ("train_mse", "test_mse"):
+                pub = published[(published["cancer"] == cancer) & (published["metric"] == metric)
+                                 & (published["structure"] == method)]
+                if not len(pub) or held.all() or not held.any():
+                    continue
+                v, pub_v = dm[metric].to_numpy(float), float(pub["value"].iloc[0])
+                rows.append({"cancer": cancer, "structure": method, "metric": metric, "patient": patient,
+                             "sbs": float(X.loc[patient].sum()), "sbs_share": float(X.loc[patient].sum() / X.to_numpy().sum()),
+                             "error_share": float(errs.loc[patient].sum() / errs.sum().sum()),
+                             "n_splits": len(v), "held": int(held.sum()), "k_paper": k_paper,
+                             "p_ours": p2.count_tail(int(held.sum()), len(v), d["n_test"].iloc[0] / len(X)),
+                             "p_paper": np.nan if k_paper is None else p2.count_tail(k_paper, n_paper, d["n_test"].iloc[0] / len(X)),
+                             "with": v[held].mean(), "without": v[~held].mean(), "ours": v.mean(), "published": pub_v,
+                             "implied": p2.implied_count(v, held, pub_v),
+                             "n_paper": n_paper,
+                             "predicted": np.nan if k_paper is None else p2.stratified_mean(v, held, k_paper, n_paper)})
+    return pd.DataFrame(rows)
+
+
+released = p2.load_released_heldout(sm.input.released)
+tops = top_patient_rows()
+
 # ----------------------------------------------------------------------------- figures
+def held_splits(cancer, dataset, method, splits):
+    """Flags: whether each split's test set holds the cohort's top patient (all False without one)."""
+    t = tops[tops["cancer"] == cancer]
+    if t.empty:
+        return np.zeros(len(splits), dtype=bool)
+    return np.array([t["patient"].iloc[0] not in W_of[(dataset, s, method)].index for s in splits])
+
+
 def errors_figure(path):
     cs = list(cv["cancer"].drop_duplicates())
     fig, axes = plt.subplots(2, len(cs), figsize=(4.2 * len(cs), 7.5), squeeze=False)
@@ -166,8 +227,11 @@ def errors_figure(path):
                 conv = (d[d["structure"] == m].set_index("split").loc[wide[m].dropna().index, "converged"]
                         .astype(str).str.lower().eq("true").to_numpy())
                 jit = np.random.default_rng(x).uniform(-0.12, 0.12, size=v.size)
-                ax.scatter(x + jit[conv], v[conv], s=14, color=COLOR[m], zorder=2)
-                ax.scatter(x + jit[~conv], v[~conv], s=14, facecolors="none", edgecolors=COLOR[m], zorder=2)
+                held = held_splits(cancer, d["dataset"].iloc[0], m, wide[m].dropna().index)
+                for sel, marker in ((~held, "o"), (held, "^")):
+                    ax.scatter(x + jit[conv & sel], v[conv & sel], s=14, marker=marker, color=COLOR[m], zorder=2)
+                    ax.scatter(x + jit[~conv & sel], v[~conv & sel], s=14, marker=marker, facecolors="none",
+                               edgecolors=COLOR[m], zorder=2)
                 ax.boxplot(v, positions=[x], widths=0.5, showfliers=False, zorder=3,
                            medianprops={"color": "k"}, boxprops={"color": "k"}, whiskerprops={"color": "k"})
                 ax.scatter([x], [v.mean()], marker="D", color="k", s=24, zorder=4)
@@ -175,14 +239,19 @@ def errors_figure(path):
                                  & (published["structure"] == m)]
                 if len(pub):
                     ax.scatter([x + 0.3], [float(pub["value"].iloc[0])], marker="*", color="crimson", s=70, zorder=4)
+                pred = tops[(tops["cancer"] == cancer) & (tops["structure"] == m) & (tops["metric"] == metric)]
+                if len(pred) and pd.notna(pred["predicted"].iloc[0]):
+                    ax.scatter([x + 0.42], [float(pred["predicted"].iloc[0])], marker="D", facecolors="none",
+                               edgecolors="crimson", s=30, zorder=4)
             ax.set_yscale("log")
             ax.set_xticks(range(len(wide.columns)), [NAME[m] for m in wide.columns])
             ax.set_title(f"{cancer} (K = {int(d['rank'].iloc[0])}): {'training' if i == 0 else 'held-out'} MSE",
                          fontsize=10)
             ax.grid(axis="y", alpha=0.3)
     fig.suptitle("Reconstruction error per 80/20 split (dots, grey lines pair the splits; box = quartiles, "
-                 "diamond = mean, red star = published mean;\nhollow dots: fits stopped before the convergence rule)",
-                 fontsize=9)
+                 "diamond = mean, red star = published mean; hollow dots: fits stopped before the convergence rule).\n"
+                 "Triangles: splits whose test set holds the cohort's most error-laden patient; open red diamond: our "
+                 "mean weighted to the paper's own number of such splits (released signatures)", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=150)
     plt.close(fig)
@@ -334,6 +403,33 @@ for _, r in draws.iterrows():
                  "largest patient": f"{r['top_share']:.0%}", "split draw explains it": "yes" if r["inside"] else "**no**"})
 lines += [md_table(pd.DataFrame(rows)), ""] if rows else ["(no per-patient errors: W.tsv or data missing)", ""]
 
+lines += ["### One patient decides each cohort's held-out mean", "",
+          ("In every cohort one hypermutated patient carries a large share of all held-out error, so a split's test "
+          "MSE is high when its test set holds that patient and low otherwise, and the mean over 30 splits is set "
+          "by how many test sets hold it. Which runs of the paper held it out can be read from the authors' "
+          "released NMF signatures: a run whose training set held the patient fits its catalogue almost exactly, "
+          "a run that held it out does not (`workflow/scripts/released_heldout.py`, "
+          "`workflow/resources/paper2_released_heldout.tsv`). *with* (A) / *without* (B): our mean over the splits whose "
+          "test set holds / does not hold the patient; *count for published*: the number of such splits (of ours) "
+          "at which these give the published mean; *at the paper's count*: the mean they give for the published "
+          "runs' own count k of their n runs, (k/n) A + (1 − k/n) B, and its difference from the published mean. P: the "
+          "probability of a count at most that low (or at least that high) under random 80/20 splits."), ""]
+patients = tops.drop_duplicates("cancer")
+rows = [{"cohort": r["cancer"], "patient": r["patient"], "SBS (share of cohort)": f"{r['sbs']:,.0f} ({r['sbs_share']:.0%})",
+         "test sets holding it: ours": f"{r['held']} of {r['n_splits']} (P {r['p_ours']:.2f})",
+         "paper's runs": "?" if pd.isna(r["k_paper"]) else f"{int(r['k_paper'])} of {r['n_paper']} (P {r['p_paper']:.2f})"}
+        for _, r in patients.iterrows()]
+lines += [md_table(pd.DataFrame(rows)), ""] if rows else ["(no per-patient errors: W.tsv or data missing)", ""]
+rows = [{"cohort": r["cancer"], "method": NAME[r["structure"]], "metric": r["metric"].replace("_mse", ""),
+         "its share of held-out error": f"{r['error_share']:.0%}" if r["metric"] == "test_mse" else "",
+         "with": fmt(r["with"]), "without": fmt(r["without"]), "ours": fmt(r["ours"]), "published": fmt(r["published"]),
+         "count for published": f"{r['implied']:.1f}",
+         "at the paper's count": "–" if pd.isna(r["predicted"]) else fmt(r["predicted"]),
+         "diff": "–" if pd.isna(r["predicted"]) else f"{r['predicted'] / r['published'] - 1:+.1%}",
+         "": "" if pd.isna(r["predicted"]) or abs(r["predicted"] / r["published"] - 1) <= THRESHOLD else "⚠"}
+        for _, r in tops.iterrows()]
+lines += [md_table(pd.DataFrame(rows)), ""] if rows else []
+
 lines += ["## Signature consistency (ACS over the 435 pairs of runs)", "", f"![acs]({rel}/paper2_acs.png)", ""]
 rows = []
 for _, r in cmp[cmp["metric"] == "acs"].iterrows():
@@ -402,6 +498,23 @@ def split_draw_summary():
             + ".")
 
 
+def top_patient_summary():
+    """The held-out means more than 10 % off, and how many the published runs' own count of splits holding
+    each cohort's top patient brings within 10 %."""
+    off = cmp[(cmp["rel_diff"].abs() > THRESHOLD) & (cmp["metric"] == "test_mse")]
+    t = tops[tops["metric"] == "test_mse"].dropna(subset=["predicted"])
+    if off.empty or t.empty:
+        return "- Top-patient analysis: " + ("no held-out mean differs by more than 10 %." if off.empty
+                                             else "not available (released counts or per-patient errors missing).")
+    got = off.merge(t, on=["cancer", "structure"], how="inner")
+    ok = got[(got["predicted"] / got["published"] - 1).abs() <= THRESHOLD]
+    return (f"- Of the {len(off)} held-out means more than 10 % from the published ones, {len(ok)} are within 10 % "
+            "once our splits are weighted to the paper's own number of test sets holding the cohort's top patient "
+            "(read from the released signatures): " + ", ".join(
+                f"{r['cancer']} {NAME[r['structure']]} {r['predicted'] / r['published'] - 1:+.0%}"
+                for _, r in got.iterrows()) + ".")
+
+
 flag = cmp["rel_diff"].abs() > THRESHOLD
 n_cmp = int(cmp["rel_diff"].notna().sum())
 lines += ["## Summary", "",
@@ -409,6 +522,7 @@ lines += ["## Summary", "",
           + (", ".join(f"{r['cancer']} {NAME[r['structure']]} {r['metric']} ({r['rel_diff']:+.0%})"
                        for _, r in cmp[flag].iterrows()) or "none") + ".",
           split_draw_summary(),
+          top_patient_summary(),
           "- Headline (NMF reconstructs held-out data better than AE-NMF), splits: "
           + ", ".join(f"{c} {p2.paired_wins(d, 'test_mse', 'autoencoder')[0]}/{p2.paired_wins(d, 'test_mse', 'autoencoder')[1]}"
                       for c, d in cv.groupby("cancer")) + " (paper: Ovary 30/30, Prostate 27/30, Uterus 30/30).",
