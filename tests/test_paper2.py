@@ -215,6 +215,11 @@ def test_released_runs_are_classified_by_a_gap_our_own_fits_show(cancer, rank):
     assert shares[False] > 10 * rh.MIN_GAP * shares[True]
     assert rh.split_at_gap([1e-6, 2e-6, 0.3, 1.5e-6, 0.1]) == [False, False, True, False, True]
     assert rh.split_at_gap([0.02, 0.05, 0.1]) == [None, None, None]  # no gap of 10x: undetermined
+    assert p2.count_tail(2, 30, 0.2) == pytest.approx(0.0442, abs=1e-4)  # P(K <= 2), K ~ Binomial(30, 0.2)
+    assert p2.count_tail(8, 30, 0.2) == pytest.approx(0.2392, abs=1e-4)  # P(K >= 8)
+    assert p2.bootstrap_interval([3.0] * 30) == (3.0, 3.0)
+    lo, hi = p2.bootstrap_interval(np.random.default_rng(0).normal(10, 2, 400))
+    assert lo < 10 < hi and hi - lo == pytest.approx(2 * 1.96 * 2 / 20, rel=0.15)
     assert p2.stratified_mean([10.0, 1.0, 1.0, 1.0], [True, False, False, False], 2) == pytest.approx(5.5)
     assert p2.implied_count([10.0, 1.0, 1.0, 1.0], [True, False, False, False], 5.5) == pytest.approx(2)
 

@@ -252,8 +252,9 @@ def test_only_the_replicates_of_one_simulation_scenario_share_a_fit_job(tmp_path
 
 def test_paper2_report_from_a_small_protocol_run(tmp_path):
     """config/paper2.yaml cut to one cohort and three splits with loose stopping: the paper-2 report is written,
-    recomputes every split's scored train and test MSE from per-patient errors (it fails otherwise), and says
-    for each published mean whether other random splits could give it with our fits."""
+    recomputes every split's scored train and test MSE from per-patient errors (it fails otherwise), says
+    for each published mean whether other random splits could give it with our fits, and weights the splits
+    to the published runs' count of test sets holding the cohort's top patient."""
     import re
 
     cfg = yaml.safe_load((REPO / "config" / "paper2.yaml").read_text())
@@ -266,13 +267,18 @@ def test_paper2_report_from_a_small_protocol_run(tmp_path):
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     snakemake(tmp_path / "wd", "--cores", "2", configfile=path)
     doc = (tmp_path / "wd" / "results" / "paper2" / "results_paper2.md").read_text()
-    section = doc.split("### Which patients the random splits hold out")[1].split("\n## ")[0]
+    section = doc.split("### Which patients the random splits hold out")[1].split("\n### ")[0]
     rows = [line for line in section.splitlines() if line.startswith("| Prostate")]
     assert len(rows) == 6, section  # train and test x three methods
     for row in rows:
         cells = [c.strip() for c in row.strip("|").split("|")]
         assert cells[-1] in ("yes", "**no**") and re.fullmatch(r"\d+\.\d%", cells[6]), row
     assert "3-split means, 95 %" in section
-    assert re.search(r"Of the \d+ MSE means more than 10 % from the published ones, \d+ lie inside", doc)
+    top = doc.split("### One patient decides each cohort's held-out mean")[1].split("\n## ")[0]
+    assert "| Prostate | GEL-2124045-11 | 112,196 (9%) | 1 of 3 " in top  # cv2's test set holds it
+    assert "| 3 of 30 (P 0.12) |" in top  # the published runs' count, from the released signatures
+    weighted = [line for line in top.splitlines() if line.startswith("| Prostate | ")][1:]
+    assert len(weighted) == 6 and all(re.search(r"\| [+-]\d+\.\d% \|", line) for line in weighted), top
+    assert re.search(r"Of the \d+ MSE means more than 10 % from the published ones, \d+ are within 10 % once", doc)
     scores = pd.read_csv(tmp_path / "wd" / "results" / "paper2" / "scores.tsv", sep="\t")
     assert len(scores) == 9 and set(scores["split"]) == {"cv0", "cv1", "cv2"}

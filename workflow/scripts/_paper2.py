@@ -178,6 +178,14 @@ def implied_count(values, held, published: float) -> float:
     return float(v.size * (published - b) / (a - b))
 
 
+def bootstrap_interval(values, level: float = 0.95, n_boot: int = 10_000, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval of the mean of ``values`` (resampled with replacement, seeded)."""
+    v = np.asarray(values, dtype=float)
+    means = np.random.default_rng(seed).choice(v, size=(n_boot, v.size), replace=True).mean(axis=1)
+    lo, hi = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
+    return float(lo), float(hi)
+
+
 def count_tail(k: int, n: int, p: float) -> float:
     """Probability, under ``n`` independent random splits each holding a patient out with probability ``p``,
     of a count at most ``k`` (``k`` below the expected count) or at least ``k`` (otherwise)."""
