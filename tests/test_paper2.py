@@ -154,7 +154,8 @@ def test_published_heldout_means_follow_how_often_the_papers_splits_held_out_one
     others -- so a mean over 30 splits is set by how many test sets hold it: 5, 8 and 6 of ours (cv<i> from
     seed i). The authors' released NMF signatures show that their 30 runs held it out 4, 3 and 2 times
     (workflow/resources/paper2_released_heldout.tsv): our splits, weighted to that count, give every published
-    held-out mean (NMF, C-NMF, AE-NMF) within 10 %. Both counts are draws of Binomial(30, 0.2)."""
+    held-out mean (NMF, C-NMF, AE-NMF) within 10 %, and the NMF and C-NMF training means too (but ovary C-NMF's,
+    the published degenerate optima). Both counts are draws of Binomial(30, 0.2)."""
     from pathlib import Path
 
     import pandas as pd
@@ -183,6 +184,40 @@ def test_published_heldout_means_follow_how_often_the_papers_splits_held_out_one
         assert v[held].mean() > 2.5 * v[~held].mean(), method
         predicted = p2.stratified_mean(v.to_numpy(), held, k_paper, 30)
         assert abs(predicted / pub - 1) <= 0.10, (method, predicted, pub)
+    for method in ("nmf", "convex"):  # training means move with it too (the patient takes a component when it trains)
+        if (cancer, method) == ("Ovary", "convex"):
+            continue  # the published degenerate optima: test_published_ovary_convex_train_error_needs_fits_above_...
+        pub = next(float(v["value"]) for v in published
+                   if (v["cancer"], v["metric"], v["structure"]) == (cancer, "train_mse", method))
+        v = scores[(scores["dataset"] == dataset) & (scores["structure"] == method)].set_index("split")["train_mse"]
+        predicted = p2.stratified_mean(v.to_numpy(), np.array([holds[s] for s in v.index]), k_paper, 30)
+        assert abs(predicted / pub - 1) <= 0.10, (method, "train", predicted, pub)
+
+
+def test_published_autoencoder_training_means_lie_within_where_adam_stops():
+    """AE-NMF fits convex NMF's model by Adam and reports the training error where its float32 run stops, not
+    the model's optimum: over our 30 splits of each cohort its training errors spread 3.7-7.7x (max / min) while
+    convex NMF, the same model at its optimum, spreads at most 2.3x, and AE-NMF's median is 1.3-2.2x convex
+    NMF's. A 30-split mean of so noisy a quantity is uncertain by about +-20 %: every published AE-NMF training
+    mean is within 10 % of ours or inside our bootstrap 95 % interval (ovary: +14 %, interval 1.16e4-1.85e4)."""
+    from pathlib import Path
+
+    import pandas as pd
+    import yaml
+
+    p2 = _paper2_helpers()
+    root = Path(__file__).resolve().parents[1]
+    scores = pd.read_csv(root / "docs/paper2/scores.tsv", sep="\t")
+    published = yaml.safe_load((root / "workflow/resources/published.yaml").read_text())["values"]
+    for dataset, cancer in (("gel_ovary", "Ovary"), ("gel_prostate", "Prostate"), ("gel_uterus", "Uterus")):
+        ae = scores[(scores["dataset"] == dataset) & (scores["structure"] == "autoencoder")]["train_mse"]
+        cvx = scores[(scores["dataset"] == dataset) & (scores["structure"] == "convex")]["train_mse"]
+        assert ae.max() / ae.min() > 3.5 > 2.5 > cvx.max() / cvx.min(), dataset
+        assert ae.median() > 1.25 * cvx.median(), dataset
+        pub = next(float(v["value"]) for v in published
+                   if (v["cancer"], v["metric"], v["structure"]) == (cancer, "train_mse", "autoencoder"))
+        lo, hi = p2.bootstrap_interval(ae)
+        assert abs(ae.mean() / pub - 1) <= 0.10 or lo <= pub <= hi, (dataset, ae.mean(), pub, lo, hi)
 
 
 @pytest.mark.parametrize("cancer, rank", [("Prostate", 5), ("Uterus", 8)])
