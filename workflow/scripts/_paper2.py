@@ -171,7 +171,7 @@ def stratified_mean(values, held, k: float, n: int | None = None) -> float:
 
 
 def implied_count(values, held, published: float) -> float:
-    """The number of splits (of ``n``) holding the patient out at which :func:`stratified_mean` equals
+    """The number of splits (of as many as ``values``) holding the patient out at which :func:`stratified_mean` equals
     ``published``."""
     v, h = np.asarray(values, dtype=float), np.asarray(held, dtype=bool)
     a, b = v[h].mean(), v[~h].mean()

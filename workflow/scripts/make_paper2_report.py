@@ -165,8 +165,8 @@ draws = split_draw_rows()
 def top_patient_rows():
     """Per cohort: the patient whose held-out errors sum highest over all its fits. Per method and metric: the
     mean over our splits whose test set holds that patient and over the others, the number of such splits (of
-    30) at which the two give the published mean, and the mean they give at the published runs' own number
-    (from the authors' released signatures: resources/paper2_released_heldout.tsv)."""
+    ours) at which the two give the published mean, and the mean they give at the published runs' own share
+    of such splits (from the authors' released signatures: resources/paper2_released_heldout.tsv)."""
     rows = []
     for cancer, d in cv.groupby("cancer"):
         ds = d["dataset"].iloc[0]
