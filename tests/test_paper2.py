@@ -317,11 +317,7 @@ def test_split_draw_means_follow_sampling_without_replacement():
     """The redrawn protocol means have the mean and variance of sampling theory: a mean of S independent
     split means, each of n of m values drawn without replacement (finite-population correction), on
     heavy-tailed per-patient errors like the cohorts' (one patient far above the rest)."""
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))
-    from _paper2 import split_draw_means
+    split_draw_means = _paper2_helpers().split_draw_means
 
     rng = np.random.default_rng(3)
     e = rng.lognormal(3.0, 1.5, size=200)

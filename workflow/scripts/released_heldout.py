@@ -46,17 +46,21 @@ def split_at_gap(shares, min_gap=MIN_GAP):
     return [bool(v > cut) for v in shares]
 
 
+def load_run(released, cohort, run, rank, n_channels):
+    """One run's released signatures (channels x K, GEL channel order), checked."""
+    S = pd.read_csv(released / cohort / f"nmf_{run}_sigs.csv", index_col=0).to_numpy(float)
+    if S.shape != (n_channels, rank) or not np.allclose(S.sum(axis=0), 1, atol=1e-6):
+        raise ValueError(f"{cohort} run {run}: expected {n_channels} x {rank} signatures summing to one")
+    return S
+
+
 def rows_for(cohort, rank, released):
     data = pd.read_csv(ROOT / f"workflow/resources/data/mutational/GEL_{cohort}_SBS96.tsv", sep="\t", index_col=0)
     totals = data.sum(axis=0).sort_values(ascending=False)
+    runs = [load_run(released, cohort, run, rank, data.shape[0]) for run in range(N_RUNS)]
     rows = []
     for patient in totals.index[:TOP]:
-        shares = []
-        for run in range(N_RUNS):
-            S = pd.read_csv(released / cohort / f"nmf_{run}_sigs.csv", index_col=0).to_numpy(float)
-            if S.shape != (data.shape[0], rank) or not np.allclose(S.sum(axis=0), 1, atol=1e-6):
-                raise ValueError(f"{cohort} run {run}: expected 96 x {rank} signatures summing to one")
-            shares.append(residual_share(data[patient].to_numpy(float), S))  # GEL channel order on both sides
+        shares = [residual_share(data[patient].to_numpy(float), S) for S in runs]  # GEL channel order on both sides
         for run, (share, held) in enumerate(zip(shares, split_at_gap(shares))):
             rows.append({"cancer": cohort, "run": run, "patient": patient, "sbs_total": int(totals[patient]),
                          "residual_share": share, "held_out": "" if held is None else held})
